@@ -1,0 +1,27 @@
+"""Evaluation stage: fitness arithmetic shared by every backend (semantics 5.4 and 5.7)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+TWO_OVER_PI = 0.63661977236758138243
+MEAN, MEDIAN = "mean", "median"
+
+
+def flip_and_squash(rms: float) -> float:
+    """Regression fitness 1 - (2/pi) atan(rms); NaN or inf give 0."""
+    if rms != rms or math.isinf(rms):
+        return 0.0
+    return 1.0 - TWO_OVER_PI * math.atan(rms)
+
+
+def combine(fitnesses: Sequence[float], mode: str = MEAN) -> float:
+    """Mean, or the reference's upper median (element floor(n/2) after sorting)."""
+    if not fitnesses:
+        raise ValueError("cannot combine an empty list of task fitnesses")
+    if mode == MEAN:
+        return sum(fitnesses) / len(fitnesses)
+    if mode == MEDIAN:
+        return sorted(fitnesses)[len(fitnesses) // 2]
+    raise ValueError(f"unknown combination mode {mode!r} (mean or median)")
