@@ -1,0 +1,31 @@
+"""Syntax stage: `.az` text <-> IR Program (parse, print, load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from azlang.errors import AzError
+from azlang.ir.nodes import Program
+from azlang.ir.verify import verify
+from azlang.syntax.parser import parse_tree
+from azlang.syntax.printer import format_instruction, print_program
+from azlang.syntax.to_ir import to_program
+
+
+def parse(text: str, filename: str = "<string>") -> Program:
+    """Parse and verify `.az` source; raises ParseError or VerifyError with a location and the source."""
+    try:
+        return verify(to_program(parse_tree(text, filename), text, filename))
+    except AzError as err:
+        if err.source is None:
+            err.source = text  # so str(err) shows the line and the caret
+        raise
+
+
+def load(path: str | Path) -> Program:
+    """Read and parse a `.az` file; locations name the path as given."""
+    path = Path(path)
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+__all__ = ["format_instruction", "load", "parse", "print_program"]

@@ -1,0 +1,136 @@
+"""API stage: what the CLI and users call. Loads, formats, checks and runs programs; never prints or exits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from azlang.errors import AzError, ConfigError, VerifyError
+from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
+from azlang.evaluate import evaluate as evaluate_numpy
+from azlang.fitness import MEAN
+from azlang.ir.nodes import MemoryShape, Program
+from azlang.rng import Rng
+from azlang.tasks.build import build_tasks
+from azlang.tasks.spec import parse_spec
+
+BACKENDS = ("auto", "native", "numpy")
+
+
+def read_source(path: str | Path) -> str:
+    try:
+        return Path(path).read_text()
+    except FileNotFoundError:
+        raise AzError(f"no such file: {path}") from None
+    except (IsADirectoryError, UnicodeDecodeError) as exc:
+        raise AzError(f"cannot read {path}: {exc}") from None
+
+
+def parse(text: str, filename: str = "<string>") -> Program:
+    from azlang.syntax import parse as _parse
+
+    return _parse(text, filename)
+
+
+def load(path: str | Path) -> Program:
+    """Parse and verify an `.az` file. Errors carry file:line:col and the source for rendering."""
+    return parse(read_source(path), str(path))
+
+
+def format_source(text: str, filename: str = "<string>") -> str:
+    from azlang.syntax import print_program
+
+    return print_program(parse(text, filename))
+
+
+def parse_param_overrides(items: list[str]) -> dict[str, float]:
+    """`NAME=VALUE` strings (from --param) into a dict."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"cannot read --param {item!r}", hint="write NAME=VALUE, e.g. --param lr=0.05") from None
+    return out
+
+
+def check_params(program: Program, overrides: dict[str, float]) -> None:
+    known = {p.name for p in program.params}
+    for name in overrides:
+        if name not in known:
+            hint = f"it declares: {', '.join(sorted(known))}" if known else "it declares no params"
+            raise ConfigError(f"--param {name}: the program has no param named {name!r}", hint=hint)
+
+
+def choose_backend(name: str):
+    """The evaluate() function of a backend: native code when available (auto), else the NumPy reference."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}", hint=f"one of {', '.join(BACKENDS)}")
+    if name == "numpy":
+        return evaluate_numpy
+    try:
+        from azlang.backends import native
+    except ImportError:
+        native = None
+    if native is not None and native.available():
+        return native.evaluate
+    if name == "native":
+        raise ConfigError("the native backend is not available here", hint="use --backend numpy")
+    return evaluate_numpy
+
+
+@dataclass
+class TaskFitness:
+    spec: str
+    name: str
+    fitness: float
+    train_steps: int
+
+
+@dataclass
+class RunResult:
+    fitness: float
+    tasks: list[TaskFitness] = field(default_factory=list)
+    backend: str = "numpy"
+
+    def to_json(self) -> dict:
+        return {"fitness": _json_float(self.fitness),
+                "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness)}
+                          for t in self.tasks]}
+
+
+def _json_float(x: float):
+    return x if math.isfinite(x) else None
+
+
+def run(program: Program, task_specs: list[str], params: dict[str, float] | None = None, seed: int = 1,
+        max_abs_error: float = DEFAULT_MAX_ABS_ERROR, backend: str = "auto", data_dir: str | None = None,
+        shape: MemoryShape | None = None, mode: str = MEAN) -> RunResult:
+    """Evaluate a program on the tasks of every spec; the combined fitness is over all tasks (mean default)."""
+    if not task_specs:
+        raise ConfigError("no task given", hint="add --task, e.g. --task linear:F4:D10")
+    params = params or {}
+    check_params(program, params)
+    shape = _memory(program, shape)
+    evaluate = choose_backend(backend)
+    specs = [parse_spec(s) for s in task_specs]
+    tasks = [(spec.text, t) for spec in specs for t in build_tasks(spec, data_dir)]
+    result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
+                                  EvalOptions(max_abs_error=max_abs_error), params, mode)
+    rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps) for (spec, t), r in zip(tasks, result.tasks)]
+    name = "numpy" if evaluate is evaluate_numpy else "native"
+    return RunResult(result.fitness, rows, name)
+
+
+def _memory(program: Program, shape: MemoryShape | None) -> MemoryShape:
+    need = program.required_memory()
+    if shape is None:
+        return need
+    if need.union(shape) != shape:
+        raise VerifyError(f"the program needs memory {need.S}/{need.V}/{need.M} (S/V/M) but only "
+                          f"{shape.S}/{shape.V}/{shape.M} was given")
+    return shape

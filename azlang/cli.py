@@ -1,0 +1,121 @@
+"""CLI stage: the `azc` typer app, a thin shell over azlang.api. Library errors become messages and exit 1."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from azlang import api
+from azlang.errors import AzError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="azlang: write, run, optimise and evolve machine-learning algorithms (AutoML-Zero).")
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+
+def report_error(exc: AzError) -> None:
+    """Print a library error with its source line and caret (file read back if needed), no traceback."""
+    source = exc.source
+    if source is None and exc.loc is not None and Path(exc.loc.file).is_file():
+        source = Path(exc.loc.file).read_text()
+    err.print(exc.render(source), markup=False, soft_wrap=True)
+
+
+def friendly(fn):
+    """Turn AzError into a message and exit code 1 at the edge; Ctrl-C into exit 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AzError as exc:
+            report_error(exc)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.command()
+@friendly
+def run(
+    algo: Path = typer.Argument(..., help="the .az program"),
+    task: list[str] = typer.Option(..., "--task", "-t", help="task spec, e.g. linear:F4:D10 (repeatable)"),
+    param: list[str] = typer.Option([], "--param", "-p", help="override a param: NAME=VALUE (repeatable)"),
+    seed: int = typer.Option(1, help="seed of the random stream the program's random ops draw from"),
+    max_abs_error: float = typer.Option(100.0, help="a prediction error above this stops the evaluation"),
+    backend: str = typer.Option("auto", help="auto (native when available), native or numpy"),
+    data_dir: Optional[str] = typer.Option(None, help="dataset root (default: $AZLANG_DATA, else the cache)"),
+    median: bool = typer.Option(False, help="combine tasks by the (upper) median instead of the mean"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+):
+    """Evaluate a program on tasks and print per-task and combined fitness."""
+    program = api.load(algo)
+    result = api.run(program, task, api.parse_param_overrides(param), seed, max_abs_error, backend, data_dir,
+                     mode="median" if median else "mean")
+    if as_json:
+        print(json.dumps(result.to_json()))
+        return
+    table = Table(title=f"{algo} ({result.backend} backend)")
+    for col, justify in (("task", "left"), ("spec", "left"), ("fitness", "right"), ("train steps", "right")):
+        table.add_column(col, justify=justify)
+    for t in result.tasks:
+        table.add_row(t.name, t.spec, f"{t.fitness:.6f}", str(t.train_steps))
+    table.add_section()
+    table.add_row("combined", "median" if median else "mean", f"[bold]{result.fitness:.6f}[/bold]", "")
+    out.print(table)
+
+
+@app.command()
+@friendly
+def check(files: list[Path] = typer.Argument(..., help=".az files to parse and verify")):
+    """Parse and verify programs; print what each needs."""
+    for path in files:
+        program = api.load(path)
+        need = program.required_memory()
+        out.print(f"{path}: ok ({program.size()} instructions, memory S/V/M {need.S}/{need.V}/{need.M}, "
+                  f"{len(program.params)} params)")
+
+
+@app.command()
+@friendly
+def fmt(
+    files: list[Path] = typer.Argument(..., help=".az files to format"),
+    in_place: bool = typer.Option(False, "--in-place", "-i", help="rewrite the files"),
+    check_only: bool = typer.Option(False, "--check", help="exit 1 if a file is not canonically formatted"),
+):
+    """Print programs in canonical form (to stdout, --in-place, or --check)."""
+    unformatted = []
+    for path in files:
+        text = api.read_source(path)
+        pretty = api.format_source(text, str(path))
+        if check_only:
+            if pretty != text:
+                unformatted.append(path)
+        elif in_place:
+            if pretty != text:
+                path.write_text(pretty)
+        else:
+            sys.stdout.write(pretty)
+    for path in unformatted:
+        err.print(f"{path}: not formatted (run azc fmt --in-place {path})")
+    if unformatted:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Semantics 16.3 and 11: HashMix, the SplitMix64 stream, task specs, seeds and synthetic task generation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from azlang.errors import TaskSpecError
+from azlang.rng import Rng, hash_mix
+from azlang.tasks import synthetic
+from azlang.tasks.build import build_collection, build_tasks
+from azlang.tasks.spec import parse_spec
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    (856572777, 0, 2254264047), (856572777, 1, 3162717911), (85652777, 1, 3709988732),
+    (38272328, 1, 3417891082), (85652777, 12345, 1071675535), (38272328, 12345, 2571304823),
+])
+def test_hash_mix_vectors(a, b, expected):
+    assert hash_mix(a, b) == expected
+
+
+def test_hash_mix_chain_is_distinct():
+    x, seen = 20, set()
+    for _ in range(100):
+        x = hash_mix(x, 20)
+        seen.add(x)
+    assert len(seen) == 100
+
+
+def test_splitmix64_reference_outputs():
+    # SplitMix64 seeded 0: the published first outputs of the algorithm
+    r = Rng(0)
+    assert [r.next_u64() for _ in range(3)] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+
+
+def test_array_draws_equal_scalar_draws():
+    a, b = Rng(42), Rng(42)
+    assert list(a.gaussian_array(0.5, 2.0, 7)) == [b.gaussian(0.5, 2.0) for _ in range(7)]
+    assert list(a.uniform_array(-1.0, 3.0, 5)) == [b.uniform(-1.0, 3.0) for _ in range(5)]
+    assert a.state == b.state
+
+
+def test_uniform_is_open_and_empty_interval_draws_nothing():
+    r = Rng(3)
+    xs = r.uniform_array(0.0, 1e-300, 1000)
+    assert ((xs > 0.0) & (xs < 1e-300)).all()
+    before = r.state
+    assert r.uniform(2.0, 1.0) == 2.0 and r.uniform(1.0, 1.0) == 1.0 and r.state == before
+
+
+def test_gaussian_moments():
+    xs = Rng(9).gaussian_array(1.0, 2.0, 200_000)
+    assert abs(xs.mean() - 1.0) < 0.02 and abs(xs.std() - 2.0) < 0.02
+
+
+def test_below_and_permutation():
+    r = Rng(5)
+    assert all(0 <= r.below(7) < 7 for _ in range(1000))
+    p = Rng(5).permutation(50)
+    assert sorted(p) == list(range(50)) and list(p) != list(range(50))
+    assert list(Rng(5).permutation(50)) == list(p)
+
+
+def test_spec_parsing():
+    s = parse_spec("linear:F4:D10:N1000:V50:S7")
+    assert (s.dataset, s.F, s.D, s.N, s.V, s.S) == ("linear", 4, 10, 1000, 50, 7)
+    c = parse_spec("cifar:3v5:F16")
+    assert c.pair == (3, 5) and c.F == 16
+    assert parse_spec("mnist:select:F16:D100").part == "select"
+    assert parse_spec("cifar:3v5:F16:test").test
+
+
+@pytest.mark.parametrize("text,message", [
+    ("imagenet:F4", "unknown dataset"), ("linear:F4:Q3", "cannot read option"), ("cifar:F16", "needs a part"),
+    ("cifar:3v3:F16", "two different classes"), ("linear:F0", "at least 1"), ("teacher:F2", "F >= 4"),
+    ("linear:F4.5", "whole number"),
+])
+def test_bad_specs(text, message):
+    with pytest.raises(TaskSpecError, match=message):
+        parse_spec(text)
+
+
+def test_dataset_specs_parse_but_are_not_available_without_a_builder(monkeypatch):
+    from azlang.tasks import build
+
+    monkeypatch.delitem(build.BUILDERS, "cifar", raising=False)
+    with pytest.raises(TaskSpecError, match="not available"):
+        build_tasks("cifar:3v5:F16")
+
+
+def test_default_seeds_follow_the_reference_with_duplicates():
+    seeds = parse_spec("linear:F4:D11").seeds()
+    assert seeds[:2] == [(11001, 1001), (11012, 1012)]
+    assert seeds[8] == (11004, 1004) and seeds[10] == (11006, 1006) == seeds[4]
+    assert parse_spec("linear:F4:D3:S100:P5").seeds() == [(100, 5), (101, 6), (102, 7)]
+
+
+def test_linear_tasks_are_deterministic_and_linear():
+    a, b = build_tasks("linear:F4:D2"), build_tasks("linear:F4:D2")
+    assert np.array_equal(a[0].train_x, b[0].train_x) and not np.array_equal(a[0].train_x, a[1].train_x)
+    t = a[0]
+    w, *_ = np.linalg.lstsq(t.train_x, t.train_y, rcond=None)
+    assert np.allclose(t.train_x @ w, t.train_y) and np.allclose(t.valid_x @ w, t.valid_y)
+    assert t.n_train == 100 and t.n_valid == 100 and t.F == 4
+
+
+def test_affine_task_has_a_bias():
+    t = build_tasks("affine:F4")[0]
+    X = np.hstack([t.train_x, np.ones((t.n_train, 1))])
+    coef, *_ = np.linalg.lstsq(X, t.train_y, rcond=None)
+    assert np.allclose(X @ coef, t.train_y) and abs(coef[-1]) > 1e-6
+
+
+def test_teacher_task_zeroes_rows_and_is_relu_net():
+    W, u = synthetic.teacher_weights(8, 1001)
+    assert (W[[0, 2]] == 0).all() and u[0] == u[2] == 0 and (W[1] != 0).all()
+    t = build_tasks("teacher:F8:N50:V5")[0]
+    assert np.allclose(np.maximum(t.train_x @ W.T, 0) @ u, t.train_y)
+
+
+def test_collection_order_and_unit_tasks():
+    tasks = build_collection(["zeros:F4", "ones:F4:acc", "increment:F4:N11:V9:I0.5"])
+    assert [t.eval_type for t in tasks] == ["rms", "accuracy", "rms"]
+    assert tasks[2].train_y[-1] == 5.0 and tasks[2].valid_y[-1] == 4.0
+    assert math.isclose(tasks[1].train_x.mean(), 1.0)
+
+
+def test_epochs_option_builds_shuffled_orders():
+    t = build_tasks("linear:F4:E3:N20")[0]
+    assert t.orders.shape == (3, 20) and list(t.orders[0]) == list(range(20))
+    assert sorted(t.orders[2]) == list(range(20)) and list(t.orders[1]) != list(t.orders[2])
