@@ -116,8 +116,8 @@ def run(program: Program, task_specs: list[str], params: dict[str, float] | None
     params = params or {}
     check_params(program, params)
     shape = _memory(program, shape)
-    evaluate = choose_backend(backend)
     specs = [parse_spec(s) for s in task_specs]
+    evaluate = choose_backend(backend)
     tasks = [(spec.text, t) for spec in specs for t in build_tasks(spec, data_dir)]
     result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
                                   EvalOptions(max_abs_error=max_abs_error), params, mode)
