@@ -11,6 +11,7 @@ from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
 from azlang.evaluate import evaluate as evaluate_numpy
 from azlang.fitness import MEAN
 from azlang.ir.nodes import MemoryShape, Program
+from azlang.resources import list_resources, resource_path
 from azlang.rng import Rng
 from azlang.tasks.build import build_tasks
 from azlang.tasks.spec import parse_spec
@@ -18,11 +19,23 @@ from azlang.tasks.spec import parse_spec
 BACKENDS = ("auto", "native", "numpy")
 
 
+def find_program(path: str | Path) -> Path:
+    """A path as given, else a stdlib program of that name (`linear_sgd`, `stdlib/nn_2layer.az`)."""
+    path = Path(path)
+    if path.exists():
+        return path
+    name = path.name if path.suffix == ".az" else path.name + ".az"
+    try:
+        return resource_path("stdlib", name)
+    except FileNotFoundError:
+        return path
+
+
 def read_source(path: str | Path) -> str:
     try:
-        return Path(path).read_text()
+        return find_program(path).read_text()
     except FileNotFoundError:
-        raise AzError(f"no such file: {path}") from None
+        raise AzError(f"no such file: {path}", hint=f"stdlib programs: {', '.join(list_resources('stdlib'))}") from None
     except (IsADirectoryError, UnicodeDecodeError) as exc:
         raise AzError(f"cannot read {path}: {exc}") from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-KINDS = ("grammar", "stdlib")
+KINDS = ("grammar", "stdlib", "examples")
 
 # A wheel carries the top-level folders inside the package as azlang/_data/<kind>/ (pyproject force-include);
 # a source checkout has them at the repository root, one level above the package.

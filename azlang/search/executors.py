@@ -1,0 +1,137 @@
+"""Search stage: executors run islands to a stop: in this process (deterministic) or one process per island.
+
+Interface (a Ray executor would implement the same): `run(jobs, coordinator, checkpoint, every)` advances
+every island sweep by sweep, hands each sweep's Report to the coordinator, calls `checkpoint(states)`
+with a consistent set of island states at most every `every` seconds, and returns the final states.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from collections.abc import Callable
+from multiprocessing.connection import wait
+from typing import Protocol
+
+import numpy as np
+
+from azlang.search.evolution import IslandState
+from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
+
+Checkpoint = Callable[[list[IslandState]], None]
+
+
+class Executor(Protocol):
+    def run(
+        self, jobs: list[IslandJob], coordinator: Coordinator, checkpoint: Checkpoint, every: float
+    ) -> list[IslandState]: ...
+
+
+class InProcessExecutor:
+    """Islands take turns, one sweep each, in island order: reproducible for a given seed."""
+
+    def run(self, jobs, coordinator, checkpoint, every):
+        with np.errstate(all="ignore"):  # overflow and NaN are part of the semantics, not warnings
+            return self._run(jobs, coordinator, checkpoint, every)
+
+    def _run(self, jobs, coordinator, checkpoint, every):
+        islands = [build_island(job) for job in jobs]
+        last = time.monotonic()
+        while True:
+            for isl in islands:
+                if len(isl.state.programs) < isl.P:
+                    isl.init_population()
+                else:
+                    isl.sweep()
+                st = isl.state
+                emigrants = (
+                    isl.emigrants(MIGRATION_FRACTION) if coordinator.migration_due(st.island, st.individuals) else None
+                )
+                reply = coordinator.receive(report(isl, emigrants))
+                if reply.immigrants:
+                    isl.immigrate(reply.immigrants)
+                if reply.stop:
+                    return [i.state for i in islands]
+            if time.monotonic() - last >= every:
+                checkpoint([i.state for i in islands])
+                last = time.monotonic()
+
+
+def _worker(conn, job: IslandJob) -> None:
+    """A worker process: build the island, then sweep / report / obey until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us to stop
+    np.seterr(all="ignore")
+    isl = build_island(job)
+    want_state = False
+    while True:
+        if len(isl.state.programs) < isl.P:
+            isl.init_population()
+        else:
+            isl.sweep()
+        conn.send(isl.state.individuals)  # the coordinator answers whether migration is due
+        migrate = conn.recv()
+        emigrants = isl.emigrants(MIGRATION_FRACTION) if migrate else None
+        conn.send(report(isl, emigrants, with_state=want_state))
+        reply: Reply = conn.recv()
+        if reply.immigrants:
+            isl.immigrate(reply.immigrants)
+        if reply.stop:
+            conn.send(report(isl, None, with_state=True))
+            conn.close()
+            return
+        want_state = reply.want_state
+
+
+class ProcessExecutor:
+    """One spawned process per island; the coordinator lives here and answers each island's reports."""
+
+    def __init__(self, start_method: str = "spawn"):
+        self.ctx = mp.get_context(start_method)
+
+    def run(self, jobs, coordinator, checkpoint, every):
+        pipes, procs = [], []
+        for job in jobs:
+            parent, child = self.ctx.Pipe()
+            p = self.ctx.Process(target=_worker, args=(child, job), daemon=True)
+            p.start()
+            child.close()
+            pipes.append(parent)
+            procs.append(p)
+        try:
+            return self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+        finally:
+            for p in procs:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.terminate()
+
+    def _serve(self, pipes, coordinator, checkpoint, every, states):
+        final: dict[int, IslandState] = {}
+        fresh: dict[int, IslandState] = {}
+        last, asking = time.monotonic(), False
+        index = {id(c): k for k, c in enumerate(pipes)}
+        while len(final) < len(pipes):
+            for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
+                k = index[id(conn)]
+                individuals = conn.recv()
+                conn.send(coordinator.migration_due(k, individuals))
+                rep = conn.recv()
+                if rep.state is not None:
+                    fresh[k] = rep.state
+                reply = coordinator.receive(rep)
+                reply.want_state = asking
+                conn.send(reply)
+                if reply.stop:
+                    final[k] = conn.recv().state
+                    continue
+            if asking and len(fresh) == len(pipes):
+                checkpoint([fresh[k] for k in range(len(pipes))])
+                fresh, asking, last = {}, False, time.monotonic()
+            elif not asking and time.monotonic() - last >= every:
+                asking = True
+        return [final[k] for k in range(len(pipes))]
+
+
+def make_executor(workers: int) -> Executor:
+    return InProcessExecutor() if workers <= 1 else ProcessExecutor()

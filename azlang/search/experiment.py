@@ -1,0 +1,272 @@
+"""Search stage: the experiment driver (semantics section 12): search, select, final; checkpoints; resume.
+
+Per experiment: (optionally) fresh T_search seeds, a fresh FEC cache, islands run to a stop; the candidate
+is the fittest member of the final population(s); it is evaluated on T_select with a select Rng drawn
+from the experiment Rng and kept if its select fitness is >= the best so far. After the last experiment
+the best candidate is evaluated on the final tasks with a final Rng drawn the same way.
+The library never prints: progress goes to the callback and to progress.jsonl.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from azlang.errors import ConfigError
+from azlang.fitness import combine
+from azlang.ir.bytecode import Bytecode, from_bytecode, to_bytecode
+from azlang.rng import Rng
+from azlang.search import tasksets
+from azlang.search.backends import make_evaluator
+from azlang.search.config import ExperimentConfig, load_config, override
+from azlang.search.evolution import IslandState
+from azlang.search.executors import Executor, make_executor
+from azlang.search.generate import Generator, freeze
+from azlang.search.islands import Coordinator, IslandJob, new_state, shape_of
+from azlang.search.progress import ProgressTracker
+from azlang.search.results import ExperimentRecord, RunState, SearchResult
+from azlang.search.rundir import RunDir, program_text
+from azlang.search.seeds import load_seeds, resolve_seed
+
+Progress = Callable[[dict], None]
+
+
+def run_experiment(
+    config: ExperimentConfig | str | Path,
+    run_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    overrides: dict | None = None,
+    executor: Executor | None = None,
+) -> SearchResult:
+    """Run the experiments of `config` (a config or a TOML path), writing `run_dir` if given."""
+    cfg = load_config(config) if isinstance(config, str | Path) else config
+    cfg = override(cfg, overrides or {})
+    seed = resolve_seed(cfg.run.random_seed)
+    cfg = override(cfg, {"run.random_seed": seed})
+    rundir = RunDir(run_dir) if run_dir is not None else None
+    if rundir:
+        rundir.create(cfg)
+    return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+
+
+RESUMABLE = ("stop.", "run.progress_every", "run.checkpoint_every", "run.backend")
+
+
+def resume(
+    run_dir: str | Path,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+    overrides: dict | None = None,
+) -> SearchResult:
+    """Continue a run from its latest checkpoint (a finished run just reports its result again).
+    `overrides` may change stop conditions, progress/checkpoint intervals and the backend, nothing else."""
+    rundir = RunDir(run_dir)
+    cfg = rundir.config()
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key in given:
+        if not key.startswith(RESUMABLE):
+            raise ConfigError(
+                f"cannot change {key} when resuming a run",
+                hint="only stop conditions, progress_every, checkpoint_every and the backend may change",
+            )
+    if given:
+        cfg = override(cfg, given)
+        rundir.write_config(cfg)
+    state: RunState = rundir.load_checkpoint()
+    rundir.truncate_progress(state.progress_lines)
+    return Driver(cfg, rundir, state, progress, executor).run()
+
+
+class Driver:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        rundir: RunDir | None,
+        state: RunState,
+        progress: Progress | None,
+        executor: Executor | None,
+    ):
+        self.cfg, self.rundir, self.state = cfg, rundir, state
+        self.workers = _workers(cfg)
+        self.executor = executor or make_executor(self.workers)
+        self.seeds = [freeze(to_bytecode(p)) for p in load_seeds(cfg, Generator(cfg))]
+        self.started = time.monotonic()
+        self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed)
+        self.progress = progress
+
+    def elapsed(self) -> float:
+        return self.state.seconds + time.monotonic() - self.started
+
+    def _emit(self, record: dict) -> None:
+        if self.rundir:
+            self.rundir.append_progress(record)
+        self.state.progress_lines += 1
+        if self.progress is not None:
+            self.progress(record)
+
+    def run(self) -> SearchResult:
+        try:
+            while not self.state.done:
+                if self.state.islands is None:
+                    self._start_experiment()
+                states, reason = self._search()
+                self._finish_experiment(states, reason)
+        except KeyboardInterrupt:
+            self.state.stopped_by = "interrupt"
+            self.checkpoint(self.state.islands)
+            return self._result()
+        self.checkpoint(None)
+        return self._result()
+
+    # --- one experiment ----------------------------------------------------------------------------------
+
+    def _start_experiment(self) -> None:
+        st, cfg = self.state, self.cfg
+        specs = tasksets.parse_all(cfg.tasks.search)
+        st.search_specs = tasksets.randomize_seeds(specs, st.rng) if cfg.tasks.randomize_seeds else specs
+        n_tasks = len(tasksets.build(st.search_specs, cfg.tasks.data_dir))
+        rngs = [st.rng] if self.workers == 1 else [Rng(st.rng.seed32()) for _ in range(self.workers)]
+        st.migration_rng = Rng(st.rng.seed32()) if self.workers > 1 else Rng(0)
+        st.islands = [new_state(cfg, k, r, n_tasks) for k, r in enumerate(rngs)]
+        st.last_progress = None
+        self.tracker.start_experiment()
+
+    def _search(self) -> tuple[list[IslandState], str]:
+        st = self.state
+        coordinator = Coordinator(
+            len(st.islands),
+            st.migration_rng,
+            self.cfg.run.migrate_every,
+            self.tracker.should_stop,
+            self.tracker.on_report,
+        )
+        jobs = [IslandJob(self.cfg, st.search_specs, self.seeds, s) for s in st.islands]
+        states = self.executor.run(jobs, coordinator, self.checkpoint, self.cfg.run.checkpoint_every)
+        if self.workers == 1:
+            st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)
+        return states, coordinator.stopped or "done"
+
+    def _finish_experiment(self, states: list[IslandState], reason: str) -> None:
+        st, cfg = self.state, self.cfg
+        search_fit, bc = _candidate(states, cfg.evolution.algorithm)
+        select_fit = self._select(bc, search_fit)
+        kept = st.best is None or select_fit >= st.best[0]
+        if kept:
+            st.best = (select_fit, search_fit, bc, st.experiment)
+        individuals = sum(s.individuals for s in states)
+        steps = sum(s.counters.train_steps for s in states)
+        record = ExperimentRecord(
+            st.experiment, search_fit, select_fit, individuals, steps, self.tracker.experiment_seconds(), reason, kept
+        )
+        st.experiments.append(record)
+        st.individuals += individuals
+        st.train_steps += steps
+        self._write_experiment(record, bc)
+        st.islands, st.experiment = None, st.experiment + 1
+        self._maybe_done(reason)
+
+    def _select(self, bc: Bytecode, search_fit: float) -> float:
+        cfg, st = self.cfg, self.state
+        if not cfg.tasks.select:
+            return search_fit
+        specs = tasksets.parse_all(cfg.tasks.select)
+        if cfg.tasks.randomize_seeds:
+            specs = tasksets.randomize_seeds(specs, st.rng)
+        return self._evaluate(bc, specs, Rng(st.rng.seed32()))
+
+    def _evaluate(self, bc: Bytecode, specs, rng: Rng) -> float:
+        cfg = self.cfg
+        tasks = tasksets.build(specs, cfg.tasks.data_dir)
+        ev = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
+        with np.errstate(all="ignore"):
+            results = ev.full(bc, list(range(len(tasks))), rng, [None] * len(tasks))
+        return combine([r.fitness for r in results], "mean")  # select and final always use the mean
+
+    def _maybe_done(self, reason: str) -> None:
+        st, stop = self.state, self.cfg.stop
+        if reason in ("max_time", "interrupt"):
+            st.stopped_by = reason
+        elif st.best[0] > stop.sufficient_fitness:
+            st.stopped_by = "sufficient_fitness"
+        elif stop.max_experiments and st.experiment >= stop.max_experiments:
+            st.stopped_by = "max_experiments"
+        if st.stopped_by is None:
+            return
+        if self.cfg.tasks.final:
+            final_rng = Rng(st.rng.seed32())
+            st.final_fitness = self._evaluate(st.best[2], tasksets.parse_all(self.cfg.tasks.final), final_rng)
+        st.done = True
+        self._write_summary()
+
+    # --- output ------------------------------------------------------------------------------------------
+
+    def checkpoint(self, islands: list[IslandState] | None) -> None:
+        if self.rundir is None:
+            return
+        st = self.state
+        if islands is not None:
+            st.islands = islands
+        st.seconds, self.started = self.elapsed(), time.monotonic()
+        self.tracker.rebase()
+        self.rundir.save_checkpoint(st)
+
+    def _write_experiment(self, rec: ExperimentRecord, bc: Bytecode) -> None:
+        self.tracker.experiment_done(rec)
+        if self.rundir:
+            header = (
+                f"experiment {rec.index}: search fitness {rec.search_fitness:.6f}, "
+                f"select fitness {rec.select_fitness:.6f}"
+            )
+            self.rundir.write_program(f"experiment_{rec.index:03d}.az", bc, header)
+            if rec.best_so_far:
+                self.rundir.write_program("best.az", bc, header)
+
+    def _write_summary(self) -> None:
+        result = self._result()
+        self.tracker.finished(result)
+        if self.rundir:
+            self.rundir.write_summary(result.to_json())
+
+    def _result(self) -> SearchResult:
+        st = self.state
+        best = st.best
+        if best is None and st.islands and all(s.programs for s in st.islands):
+            fit, bc = _candidate(st.islands, self.cfg.evolution.algorithm)
+            best = (None, fit, bc, st.experiment)  # interrupted in the first experiment: best so far
+        return SearchResult(
+            st.seed,
+            from_bytecode(best[2]) if best else None,
+            program_text(best[2]) if best else None,
+            best[0] if best else None,
+            best[1] if best else None,
+            st.final_fitness,
+            list(st.experiments),
+            st.individuals,
+            st.train_steps,
+            self.elapsed(),
+            st.stopped_by or "done",
+            str(self.rundir.path) if self.rundir else None,
+        )
+
+
+def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:
+    """The fittest member over all final populations (first island, then first index, wins ties)."""
+    best = None
+    for s in states:
+        if algorithm == "random" and s.best is not None:
+            cand = s.best
+        else:
+            i = max(range(len(s.fitnesses)), key=lambda k: (s.fitnesses[k], -k))
+            cand = (s.fitnesses[i], s.programs[i])
+        if best is None or cand[0] > best[0]:
+            best = cand
+    return best
+
+
+def _workers(cfg: ExperimentConfig) -> int:
+    import os
+
+    return cfg.run.workers or os.cpu_count() or 1

@@ -1,0 +1,169 @@
+"""Search stage: islands: building one from plain data, and the coordinator deciding migration and stops.
+
+An island is rebuilt anywhere (in this process or a worker) from an `IslandJob`: the config, the task
+specs with their seeds, seed programs as bytecode and the island's picklable state. Never compiled code.
+
+Migration (the paper's): every `migrate_every` individuals an island sends a random half of its
+population to the coordinator, which keeps the latest emigrants of every island, and receives as many
+individuals sampled uniformly (with replacement) from the other islands' latest emigrants; they replace
+its oldest members.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from azlang.ir.bytecode import Bytecode
+from azlang.ir.nodes import MemoryShape
+from azlang.rng import Rng
+from azlang.search.backends import make_evaluator
+from azlang.search.budget import TrainBudget
+from azlang.search.config import ExperimentConfig
+from azlang.search.engine import SearchEvaluator
+from azlang.search.evolution import Island, IslandState, population_stats
+from azlang.search.fec import FecCache
+from azlang.search.generate import Generator
+from azlang.search.hurdles import Hurdle
+from azlang.search.mutate import Mutator
+from azlang.search.tasksets import build
+from azlang.tasks.spec import TaskSpec
+
+MIGRATION_FRACTION = 0.5
+
+
+@dataclass
+class IslandJob:
+    cfg: ExperimentConfig
+    specs: list[TaskSpec]
+    seeds: list[Bytecode]
+    state: IslandState
+
+
+def new_state(cfg: ExperimentConfig, island: int, rng: Rng, n_tasks: int) -> IslandState:
+    fec, h = cfg.fec, cfg.hurdles
+    cache = FecCache(fec.cache_size, fec.forget_every) if fec.enabled else None
+    hurdle = (
+        Hurdle(n_tasks, h.task_fraction, h.percentile, h.update_every or cfg.evolution.population)
+        if h.enabled
+        else None
+    )
+    return IslandState(island, rng, cache=cache, hurdle=hurdle)
+
+
+def shape_of(cfg: ExperimentConfig) -> MemoryShape:
+    m = cfg.memory
+    return MemoryShape(m.scalars, m.vectors, m.matrices)
+
+
+def build_island(job: IslandJob, tasks=None) -> Island:
+    cfg, st = job.cfg, job.state
+    tasks = tasks if tasks is not None else build(job.specs, cfg.tasks.data_dir)
+    gen = Generator(cfg)
+    backend = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
+    budget = None
+    if cfg.budget.enabled:
+        budget = TrainBudget(gen.model(cfg.budget.baseline, Rng(0)), cfg.budget.threshold_factor)
+    evaluator = SearchEvaluator(
+        backend,
+        [t.n_train * t.epochs for t in tasks],
+        cfg.tasks.combination,
+        budget,
+        st.cache,
+        (cfg.fec.num_train_examples, cfg.fec.num_valid_examples),
+        st.hurdle,
+        st.counters,
+    )
+    ev = cfg.evolution
+    return Island(
+        st,
+        ev.population,
+        ev.tournament,
+        ev.algorithm,
+        ev.batch,
+        gen,
+        Mutator(cfg, gen),
+        evaluator,
+        ev.initial_population,
+        job.seeds,
+    )
+
+
+@dataclass
+class Report:
+    """What an island tells the coordinator at a sweep boundary."""
+
+    island: int
+    individuals: int
+    train_steps: int
+    fitnesses_stats: tuple[float, float, float]
+    fec: tuple[int, int]  # hits, misses
+    hurdle: tuple[int, int]  # passed, tested
+    emigrants: list | None = None
+    state: IslandState | None = None
+
+
+def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
+    st = island.state
+    fec = (st.cache.hits, st.cache.misses) if st.cache else (0, 0)
+    hurdle = (st.hurdle.passed, st.hurdle.tested) if st.hurdle else (0, 0)
+    return Report(
+        st.island,
+        st.individuals,
+        st.counters.train_steps,
+        population_stats(st.fitnesses),
+        fec,
+        hurdle,
+        emigrants,
+        st if with_state else None,
+    )
+
+
+@dataclass
+class Reply:
+    stop: bool = False
+    immigrants: list | None = None
+    want_state: bool = False
+
+
+@dataclass
+class Coordinator:
+    """Aggregates island reports; decides stops and migration; asks for states when a checkpoint is due."""
+
+    n_islands: int
+    rng: Rng
+    migrate_every: int
+    should_stop: Callable[[list[Report]], str | None]
+    on_report: Callable[[list[Report]], None] = lambda reports: None
+    reports: dict[int, Report] = field(default_factory=dict)
+    pool: dict[int, list] = field(default_factory=dict)
+    last_migration: dict[int, int] = field(default_factory=dict)
+    stopped: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def migration_due(self, island: int, individuals: int) -> bool:
+        if self.n_islands < 2 or self.migrate_every <= 0:
+            return False
+        return individuals - self.last_migration.get(island, 0) >= self.migrate_every
+
+    def receive(self, rep: Report) -> Reply:
+        self.reports[rep.island] = rep
+        reply = Reply()
+        if rep.emigrants is not None:
+            self.last_migration[rep.island] = rep.individuals
+            self.pool[rep.island] = rep.emigrants
+            reply.immigrants = self._sample(rep.island, len(rep.emigrants))
+        if len(self.reports) == self.n_islands:  # decide on the whole picture only
+            reports = list(self.reports.values())
+            if self.stopped is None:
+                self.stopped = self.should_stop(reports)
+            self.on_report(reports)
+        reply.stop = self.stopped is not None
+        return reply
+
+    def _sample(self, island: int, k: int) -> list:
+        others = [m for i, ms in sorted(self.pool.items()) if i != island for m in ms]
+        if not others:
+            return []
+        return [others[self.rng.below(len(others))] for _ in range(k)]
