@@ -113,6 +113,18 @@ def fmt(
         raise typer.Exit(1)
 
 
+def _register_subcommands() -> None:
+    """Commands whose implementations live beside their library stage."""
+    from azlang.data_cli import data_app
+    from azlang.search.cli_evolve import evolve
+
+    app.command("evolve", help="Evolve algorithms by regularized evolution (see examples/demo.toml).")(evolve)
+    app.add_typer(data_app, name="data", help="Datasets: list what is present, fetch what is missing.")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()
 

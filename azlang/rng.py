@@ -122,11 +122,17 @@ class Rng:
         return self.shuffle(np.arange(n))
 
     def shuffle(self, items: np.ndarray) -> np.ndarray:
+        """Same draws as calling below(i + 1) for i = n-1 .. 1, taken as one block of outputs."""
         out = np.array(items, copy=True)
-        for i in range(len(out) - 1, 0, -1):
-            j = self.below(i + 1)
-            out[i], out[j] = out[j], out[i]
-        return out
+        n = len(out)
+        if n < 2:
+            return out
+        zs = self._next_array(n - 1).tolist()
+        perm = list(range(n))
+        for z, i in zip(zs, range(n - 1, 0, -1)):
+            j = (z * (i + 1)) >> 64
+            perm[i], perm[j] = perm[j], perm[i]
+        return out[perm]
 
 
 # --- HashMix: the reference's seed-derivation hash (semantics section 6) -------------------------------

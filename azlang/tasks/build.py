@@ -68,3 +68,7 @@ def _unit(spec: TaskSpec, data_dir: str | None) -> list[Task]:
         return [synthetic.increment(spec.F, spec.N, spec.V, spec.increment, spec.E, spec.text)]
     value = 1.0 if spec.dataset == "ones" else 0.0
     return [synthetic.constant(value, spec.F, spec.N, spec.V, eval_type, spec.E, spec.text)]
+
+
+# Dataset-backed families register themselves on import (kept last: they import `register` from here).
+from azlang.tasks import projected  # noqa: E402,F401
