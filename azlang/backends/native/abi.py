@@ -1,0 +1,46 @@
+"""Native stage: the binary interface between Python and generated code (table layouts, signatures).
+
+All tables are int64 arrays (pointers stored as integers, one double stored by its bits), so one
+`ctypes` call carries a whole batch:
+
+  program table (n_prog, 4)   row offset into the concatenated code/data, n_setup, n_predict, n_learn
+  code   int32 (rows, 4)      op, in1, in2, out          data float64 (rows, 3)   (azlang.ir.bytecode)
+  task table (n_tasks, 16)    see TASK_* slots
+  opts int64 (8,)             see OPT_* slots
+  rng  uint64 (1,)            SplitMix64 state, read and written back in place
+  stats int64 (n_prog, n_tasks, 3)   train steps, recorded train errors, recorded valid errors
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from llvmlite import ir
+
+from azlang.backends.native.irutil import F64, I64, PTR
+
+# task table slots
+TASK_TRAIN_X, TASK_TRAIN_Y, TASK_VALID_X, TASK_VALID_Y, TASK_SEQUENCE = 0, 1, 2, 3, 4
+TASK_N_TRAIN, TASK_EPOCHS, TASK_N_VALID, TASK_CLASSIFY, TASK_FN = 5, 6, 7, 8, 9
+TASK_REC_TRAIN_OFF, TASK_REC_VALID_OFF, TASK_MEM_OFF, TASK_F = 10, 11, 12, 13
+TASK_SLOTS = 16
+
+# option slots (-1 means "no limit")
+OPT_MAX_TRAIN, OPT_MAX_VALID, OPT_MAX_ABS_ERROR, OPT_RECORD = 0, 1, 2, 3
+OPT_REC_TRAIN_STRIDE, OPT_REC_VALID_STRIDE, OPT_MEM_STRIDE = 4, 5, 6
+OPT_SLOTS = 8
+
+STAT_STEPS, STAT_REC_TRAIN, STAT_REC_VALID = 0, 1, 2
+STAT_SLOTS = 3
+
+# double task(code, data, n_setup, n_predict, n_learn, task_row, opts, rng, mem, scratch, stats, rec_train,
+#             rec_valid): one program on one task; the fitness is returned, the rest written through pointers.
+TASK_FN_TYPE = ir.FunctionType(F64, [PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR])
+TASK_NOALIAS = (8, 9, 10, 11, 12)  # mem, scratch, stats and record buffers are distinct allocations
+
+# void batch(n_prog, prog_table, code, data, n_tasks, task_table, opts, rng, mem, scratch, fitness, stats,
+#            rec_train, rec_valid, rec_mem)
+BATCH_FN_TYPE = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
+                                                PTR, PTR, PTR])
+_P, _I = ctypes.c_void_p, ctypes.c_int64
+BATCH_CTYPE = ctypes.CFUNCTYPE(None, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P)

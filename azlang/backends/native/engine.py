@@ -1,0 +1,158 @@
+"""Native stage: the process's one MCJIT engine, its optimisation pipeline and the on-disk object cache.
+
+llvmlite 0.50: an execution engine owns its target machine and a second engine on the same machine
+crashes, so every module of the process goes into one engine created lazily here. Compiled objects are
+written to `$AZLANG_CACHE_DIR` (default: the user cache dir, `~/.cache/azlang/native`) through the
+engine's object-cache hook; a later process loads the object file directly, without building or
+optimising IR. Cache keys include a hash of this package's source, LLVM's version and the host CPU, so
+a stale or foreign object is never loaded; files carry a checksum and are written atomically.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+
+from azlang.backends.native.context import LIBM, libm_symbol
+
+_LOCK = threading.RLock()
+_STATE: dict = {}
+STATS = {"compiled": 0, "loaded": 0, "compile_s": 0.0, "load_s": 0.0}
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("AZLANG_CACHE_DIR")
+    if env:
+        return Path(env) / "native"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "azlang" / "native"
+
+
+def _source_hash() -> str:
+    """Changes whenever the code generator changes, so cached objects never outlive their generator."""
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def _libm_addresses() -> dict[str, int]:
+    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    return {name: ctypes.cast(getattr(libm, name), ctypes.c_void_p).value for name in LIBM}
+
+
+def _init() -> dict:
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+    tm = llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features, opt=3,
+                                                                 codemodel="jitdefault")
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    for name, addr in _libm_addresses().items():
+        llvm.add_symbol(libm_symbol(name), addr)
+    state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {},
+             "salt": "|".join([_source_hash(), str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
+                               features])}
+    engine.set_object_cache(_notify, _getbuffer)
+    return state
+
+
+def state() -> dict:
+    with _LOCK:
+        if not _STATE:
+            _STATE.update(_init())
+        return _STATE
+
+
+def _path(key: str) -> Path:
+    digest = hashlib.sha256((state()["salt"] + "|" + key).encode()).hexdigest()[:32]
+    return cache_dir() / f"{digest}.o"
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    body = blob[32:]
+    return body if len(blob) > 32 and hashlib.sha256(body).digest() == blob[:32] else None
+
+
+def _write(path: Path, body: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(hashlib.sha256(body).digest() + body)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache only costs a recompile next time
+
+
+def _notify(module, buffer: bytes) -> None:
+    path = _STATE["pending"].get(module.name)
+    if path is not None:
+        _write(path, buffer)
+
+
+def _getbuffer(module):
+    path = _STATE["pending"].get(module.name)
+    return _read(path) if path is not None else None
+
+
+def _optimise(mod, tm) -> None:
+    llvm = state()["llvm"]
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pto.loop_unrolling = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+
+
+def load(key: str, build, symbols: list[str]) -> dict[str, int]:
+    """Addresses of `symbols` from the module named by `key`: already loaded, from disk, or compiled.
+
+    `build()` returns the llvmlite.ir.Module; it is only called on a cache miss.
+    """
+    with _LOCK:
+        st = state()
+        if key in st["loaded"]:
+            return st["loaded"][key]
+        llvm, engine, path = st["llvm"], st["engine"], _path(key)
+        t0 = time.perf_counter()
+        body = _read(path)
+        if body is not None:
+            engine.add_object_file(llvm.ObjectFileRef.from_data(body))
+            engine.finalize_object()
+            STATS["loaded"] += 1
+            STATS["load_s"] += time.perf_counter() - t0
+        else:
+            mod = llvm.parse_assembly(str(build()))
+            mod.name = key
+            mod.verify()
+            _optimise(mod, st["tm"])
+            st["pending"][key] = path
+            engine.add_module(mod)
+            engine.finalize_object()
+            STATS["compiled"] += 1
+            STATS["compile_s"] += time.perf_counter() - t0
+        addrs = {s: engine.get_function_address(s) for s in symbols}
+        if not all(addrs.values()):
+            raise RuntimeError(f"native module {key!r} lacks symbols {[s for s, a in addrs.items() if not a]}")
+        st["loaded"][key] = addrs
+        return addrs
+
+
+def asm(ir_module) -> str:
+    """Assembly of an IR module after optimisation (for inspection and profiling)."""
+    st = state()
+    mod = st["llvm"].parse_assembly(str(ir_module))
+    _optimise(mod, st["tm"])
+    return st["tm"].emit_assembly(mod)

@@ -1,0 +1,223 @@
+"""Native stage: the evaluation loop of azlang.evaluate (semantics section 5) as one IR function per task.
+
+Both tiers share it; they differ only in how a component (setup, predict, learn) is run: the kernel calls
+its bytecode interpreter, the program JIT pastes the component's straight-line code. Loop state lives in
+allocas that LLVM promotes to registers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llvmlite import ir
+
+from azlang.backends.native import abi
+from azlang.backends.native.context import Cx, Layout, declare_libm
+from azlang.backends.native.irutil import F64, I1, I64, at, f64, for_chunks, i64, load, load1, store
+from azlang.fitness import TWO_OVER_PI
+
+
+class Loop:
+    """A counted loop `for j in [0, n)` whose body may leave early through `exit_to`."""
+
+    def __init__(self, b: ir.IRBuilder, n, name: str):
+        self.b = b
+        self.head = b.append_basic_block(f"{name}.head")
+        self.body = b.append_basic_block(f"{name}.body")
+        self.done = b.append_basic_block(f"{name}.done")
+        self.pre = b.block
+        b.branch(self.head)
+        b.position_at_end(self.head)
+        self.j = b.phi(I64, name=name)
+        self.j.add_incoming(i64(0), self.pre)
+        b.cbranch(b.icmp_signed("<", self.j, n), self.body, self.done)
+        b.position_at_end(self.body)
+
+    def next(self) -> None:
+        b = self.b
+        self.j.add_incoming(b.add(self.j, i64(1)), b.block)
+        b.branch(self.head)
+        b.position_at_end(self.done)
+
+
+class Task:
+    """Emits one task-evaluation function; `run(cx, component)` emits the execution of a component."""
+
+    def __init__(self, module: ir.Module, name: str, layout: Layout, run):
+        self.fn = ir.Function(module, abi.TASK_FN_TYPE, name)
+        for k in abi.TASK_NOALIAS:
+            self.fn.args[k].add_attribute("noalias")
+        self.layout, self.run_component = layout, run
+        self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        (self.code, self.data, self.ns, self.np, self.nl, self.task, self.opts, rng, mem, scratch, self.stats,
+         self.rec_train, self.rec_valid) = self.fn.args
+        self.cx = Cx(self.b, layout, mem, scratch, rng, declare_libm(module))
+        self.cx.task = self
+
+    # --- small accessors -----------------------------------------------------------------------------
+
+    def slot(self, table, k: int):
+        return self.b.load(at(self.b, table, k), typ=I64)
+
+    def ptr(self, k: int):
+        return self.b.inttoptr(self.slot(self.task, k), ir.PointerType())
+
+    def bump(self, stat: int):
+        """stats[stat] += 1, returning the old value."""
+        b, p = self.b, at(self.b, self.stats, stat)
+        old = b.load(p, typ=I64)
+        b.store(b.add(old, i64(1)), p)
+        return old
+
+    def set_s(self, addr: int, value) -> None:
+        self.b.store(value, at(self.b, self.cx.mem, addr), align=8)
+
+    def s(self, addr: int):
+        return load1(self.b, self.cx.mem, addr)
+
+    def load_features(self, x) -> None:
+        b, v0 = self.b, at(self.b, self.cx.mem, self.layout.v_off)
+        for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
+
+    def sigmoid(self, z):
+        b = self.b
+        return b.fdiv(f64(1.0), b.fadd(f64(1.0), self.cx.call("exp", b.fneg(z))))
+
+    def record(self, flag, buf, stat: int, value) -> None:
+        b = self.b
+        with b.if_then(flag):
+            b.store(value, at(b, buf, self.bump(stat)), align=8)
+
+    def bad(self, err, limit):
+        """err != err or err > limit."""
+        b = self.b
+        return b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, limit))
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    def build(self) -> ir.Function:
+        b, lay = self.b, self.layout
+        self.limit = b.bitcast(self.slot(self.opts, abi.OPT_MAX_ABS_ERROR), F64)
+        self.recording = b.icmp_signed("!=", self.slot(self.opts, abi.OPT_RECORD), i64(0))
+        self.classify = b.icmp_signed("!=", self.slot(self.task, abi.TASK_CLASSIFY), i64(0))
+        self.F = i64(lay.F)
+        b.call(self.fn.module.declare_intrinsic("llvm.memset", [ir.PointerType(), I64]),
+               [self.cx.mem, ir.Constant(ir.IntType(8), 0), i64(lay.size * 8), ir.Constant(I1, 0)])
+        self.run_component(self.cx, "setup")
+        n_train = self.slot(self.task, abi.TASK_N_TRAIN)
+        total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
+        max_train = self.slot(self.opts, abi.OPT_MAX_TRAIN)
+        capped = b.select(b.icmp_signed("<", max_train, total), max_train, total)
+        remaining = b.select(b.icmp_signed("<", max_train, i64(0)), total, capped)
+        self.pos, self.rem, self.best = (b.alloca(I64), b.alloca(I64), b.alloca(F64))
+        b.store(i64(0), self.pos)
+        b.store(remaining, self.rem)
+        b.store(f64(0.0), self.best)
+        self.epochs(n_train)
+        b.ret(b.load(self.best, typ=F64))
+        return self.fn
+
+    def epochs(self, per_epoch) -> None:
+        b = self.b
+        head, body, end = (b.append_basic_block(n) for n in ("epoch.head", "epoch.body", "epoch.end"))
+        b.branch(head)
+        b.position_at_end(head)
+        rem = b.load(self.rem, typ=I64)
+        b.cbranch(b.icmp_signed(">", rem, i64(0)), body, end)
+        b.position_at_end(body)
+        k = b.select(b.icmp_signed("<", per_epoch, rem), per_epoch, rem)
+        self.train(k, end)  # leaves through `end` on a failed step: best stays what it was
+        b.store(b.add(b.load(self.pos, typ=I64), k), self.pos)
+        b.store(b.sub(b.load(self.rem, typ=I64), per_epoch), self.rem)
+        v, best = self.validate(), b.load(self.best, typ=F64)
+        b.store(b.select(b.fcmp_ordered(">", v, best), v, best), self.best)  # Python's max(best, v)
+        b.branch(head)
+        b.position_at_end(end)
+
+    def train(self, k, fail) -> None:
+        b, cx = self.b, self.cx
+        seq, pos = self.ptr(abi.TASK_SEQUENCE), b.load(self.pos, typ=I64)
+        tx, ty = self.ptr(abi.TASK_TRAIN_X), self.ptr(abi.TASK_TRAIN_Y)
+        loop = Loop(b, k, "train")
+        idx = b.load(at(b, seq, b.add(pos, loop.j)), typ=I64)
+        x, y = at(b, tx, b.mul(idx, self.F)), load1(b, ty, idx)
+        self.bump(abi.STAT_STEPS)
+        self.load_features(x)
+        self.set_s(0, f64(0.0))
+        self.run_component(cx, "predict")
+        with b.if_then(self.classify):
+            self.set_s(1, self.sigmoid(self.s(1)))
+        err = cx.fabs(b.fsub(y, self.s(1)))
+        ok = b.append_basic_block("train.ok")
+        b.cbranch(self.bad(err, self.limit), fail, ok)
+        b.position_at_end(ok)
+        self.record(self.recording, self.rec_train, abi.STAT_REC_TRAIN, err)
+        self.load_features(x)
+        self.set_s(0, y)
+        self.run_component(cx, "learn")
+        loop.next()
+
+    def validate(self):
+        b = self.b
+        n_valid = self.slot(self.task, abi.TASK_N_VALID)
+        max_valid = self.slot(self.opts, abi.OPT_MAX_VALID)
+        capped = b.select(b.icmp_signed("<", max_valid, n_valid), max_valid, n_valid)
+        n = b.select(b.icmp_signed("<", max_valid, i64(0)), n_valid, capped)
+        vx, vy = self.ptr(abi.TASK_VALID_X), self.ptr(abi.TASK_VALID_Y)
+        loss = b.alloca(F64)
+        b.store(f64(0.0), loss)
+        out = b.append_basic_block("valid.out")
+        failed = b.append_basic_block("valid.failed")
+        loop = Loop(b, n, "valid")
+        self.load_features(at(b, vx, b.mul(loop.j, self.F)))
+        self.set_s(0, f64(0.0))
+        self.run_component(self.cx, "predict")
+        y, p = load1(b, vy, loop.j), self.s(1)
+        e = self.valid_error(y, p)
+        ok = b.append_basic_block("valid.ok")
+        b.cbranch(self.bad(self.cx.fabs(e), self.limit), failed, ok)
+        b.position_at_end(ok)
+        self.record(self.recording, self.rec_valid, abi.STAT_REC_VALID, self.cx.fabs(e))
+        term = b.select(self.classify, e, b.fmul(e, e))
+        b.store(b.fadd(b.load(loss, typ=F64), term), loss)
+        loop.next()
+        result = self.fitness(b.load(loss, typ=F64), b.sitofp(n_valid, F64))
+        done = b.block
+        b.branch(out)
+        b.position_at_end(failed)
+        b.branch(out)
+        b.position_at_end(out)
+        phi = b.phi(F64)
+        phi.add_incoming(result, done)
+        phi.add_incoming(f64(0.0), failed)
+        return phi
+
+    def valid_error(self, y, p):
+        """azlang.evaluate._valid_error; the sigmoid is only computed on classification tasks."""
+        b = self.b
+        with b.if_else(self.classify) as (then, otherwise):
+            with then:
+                ce, cb = self.class_error(y, p), b.block
+            with otherwise:
+                re_, rb = b.fsub(y, p), b.block
+        phi = b.phi(F64)
+        phi.add_incoming(ce, cb)
+        phi.add_incoming(re_, rb)
+        return phi
+
+    def class_error(self, y, p):
+        """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
+        b = self.b
+        q = self.sigmoid(p)
+        out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
+        same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
+        return b.select(out, f64(math.inf), b.select(same, f64(0.0), f64(1.0)))
+
+    def fitness(self, loss, n):
+        b = self.b
+        accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
+        rms = self.cx.sqrt(b.fdiv(loss, n))
+        finite = b.fcmp_ordered("!=", self.cx.fabs(rms), f64(math.inf))  # false for NaN and inf
+        squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), self.cx.call("atan", rms))),
+                            f64(0.0))
+        return b.select(self.classify, accuracy, squashed)
