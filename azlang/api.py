@@ -11,6 +11,7 @@ from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
 from azlang.evaluate import evaluate as evaluate_numpy
 from azlang.fitness import MEAN
 from azlang.ir.nodes import MemoryShape, Program
+from azlang.ir.verify import verify
 from azlang.resources import list_resources, resource_path
 from azlang.rng import Rng
 from azlang.tasks.build import build_tasks
@@ -132,6 +133,8 @@ def run(program: Program, task_specs: list[str], params: dict[str, float] | None
     specs = [parse_spec(s) for s in task_specs]
     evaluate = choose_backend(backend)
     tasks = [(spec.text, t) for spec in specs for t in build_tasks(spec, data_dir)]
+    for F in sorted({t.F for _, t in tasks}):
+        verify(program, shape, F)  # absolute indices must exist at every task's feature size
     result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
                                   EvalOptions(max_abs_error=max_abs_error), params, mode)
     rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps) for (spec, t), r in zip(tasks, result.tasks)]

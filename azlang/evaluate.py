@@ -120,6 +120,11 @@ def evaluate_task(program: Program, task: Task, rng: Rng, shape: MemoryShape | N
                   opts: EvalOptions | None = None, params: dict[str, float] | None = None) -> TaskResult:
     """Fitness of `program` on `task` (semantics 5.2): best validation fitness over the epochs trained."""
     opts = opts or EvalOptions()
+    with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the semantics, not accidents
+        return _evaluate_task(program, task, rng, shape, opts, params)
+
+
+def _evaluate_task(program, task, rng, shape, opts, params) -> TaskResult:
     run = _Run(program, task, shape or program.required_memory(), rng, params, opts)
     for fn in run.low.setup:
         fn()

@@ -40,7 +40,11 @@ class Bytecode:
 
 
 def encode_index(x: Index) -> float:
-    return float(x.value) if x.fraction else -(float(x.value) + 1.0)
+    if x.fraction:
+        return float(x.value)
+    if x.value < 0 or x.value != int(x.value):
+        raise ValueError(f"an absolute index must be a whole number >= 0, not {x.value}")
+    return -(float(x.value) + 1.0)
 
 
 def decode_index(d: float) -> Index:

@@ -1,0 +1,48 @@
+"""Pass stage: dead-code elimination: drop every instruction whose result can never reach a prediction.
+
+Uses strong liveness over the whole evaluation loop (azlang.ir.analysis), so dead cycles such as a Learn
+update of a register that no Predict ever reads go too, and so does every no_op.
+
+Random ops. A random draw whose value is dead still advances the random stream, and evaluation shares one
+stream across Setup, all training steps and all tasks, so removing it would change the values every later
+live draw sees. Policy "keep" (the default) therefore keeps every dead draw when the program has at least
+one live draw, and removes dead draws only when no live draw exists (then the fitness is exactly the same;
+only the caller's generator ends in a different state). A uniform op with literal low >= high draws
+nothing and is always removable. Policy "drop" removes all dead draws (fitness may then change).
+"""
+
+from __future__ import annotations
+
+from azlang.ir.analysis import draws_random, liveness
+from azlang.ir.nodes import COMPONENTS, Program
+from azlang.passes import PassOptions, register
+
+
+def _draws(program: Program) -> dict[str, set[int]]:
+    return {c: {i for i, ins in enumerate(program.component(c)) if draws_random(ins)} for c in COMPONENTS}
+
+
+def kept_instructions(program: Program, random_policy: str = "keep") -> dict[str, tuple[bool, ...]]:
+    """Per component, which instructions dce keeps."""
+    live = liveness(program).live
+    if random_policy == "keep":
+        draws = _draws(program)
+        if any(live[c][i] for c in COMPONENTS for i in draws[c]):
+            # Kept draws read no registers, so forcing them live leaves the rest of the analysis unchanged.
+            return {c: tuple(ok or i in draws[c] for i, ok in enumerate(live[c])) for c in COMPONENTS}
+    elif random_policy != "drop":
+        raise ValueError(f"unknown random policy {random_policy!r} (keep or drop)")
+    return live
+
+
+def eliminate(program: Program, random_policy: str = "keep") -> Program:
+    kept = kept_instructions(program, random_policy)
+    for c in COMPONENTS:
+        instrs = program.component(c).instructions
+        program = program.with_component(c, (ins for ins, ok in zip(instrs, kept[c]) if ok))
+    return program
+
+
+@register("dce", "remove instructions that cannot influence a prediction")
+def dce(program: Program, options: PassOptions) -> Program:
+    return eliminate(program, options.random_policy)
