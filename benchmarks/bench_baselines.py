@@ -42,7 +42,8 @@ def main() -> None:
         for lr, fit, sec in rows:
             print(f"{name:<14}{lr:>8g}{fit:>15.4f}{sec:>9.1f}")
         best = max(rows, key=lambda r: r[1])
-        print(f"{name:<14}{'best':>8}{best[1]:>15.4f}   (lr {best[0]:g}; paper {PAPER[name]})")
+        paper = f"; paper's Table S5 (CIFAR-10): {PAPER[name]}" if args.tasks.startswith("cifar") else ""
+        print(f"{name:<14}{'best':>8}{best[1]:>15.4f}   (lr {best[0]:g}{paper})")
 
 
 if __name__ == "__main__":

@@ -107,11 +107,17 @@ def _decouple_literals(program: Program, names: _Names) -> Program:
             for k, (field, value) in enumerate(zip(ins.opdef.data_fields, ins.args)):
                 if isinstance(value, float) and value != 0.0:
                     name = names.fresh(_literal_name(c, ins, field))
-                    params.append(Param(name, value))
+                    params.append(Param(name, _shortest(value, ins.opdef.float32_data)))
                     args[k] = ParamRef(name)
             instrs[i] = replace(ins, args=tuple(args))
         program = program.with_component(c, instrs)
     return replace(program, params=tuple(params))
+
+
+def _shortest(value: float, float32: bool) -> float:
+    """A float32 field's value as its shortest decimal (0.1, not 0.10000000149011612): the param reads
+    back through float32 to the very same constant, so the program's meaning is unchanged."""
+    return float(str(np.float32(value))) if float32 else value
 
 
 def decouple_program(program: Program, options: PassOptions | None = None) -> Program:
