@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from azlang import api
-from azlang.errors import AzError
+from azlang.cli_support import err, friendly, out
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="azlang: write, run, optimise and evolve machine-learning algorithms (AutoML-Zero).")
-out = Console()
-err = Console(stderr=True, highlight=False)
-
-
-def report_error(exc: AzError) -> None:
-    """Print a library error with its source line and caret (file read back if needed), no traceback."""
-    source = exc.source
-    if source is None and exc.loc is not None and Path(exc.loc.file).is_file():
-        source = Path(exc.loc.file).read_text()
-    err.print(exc.render(source), markup=False, soft_wrap=True)
-
-
-def friendly(fn):
-    """Turn AzError into a message and exit code 1 at the edge; Ctrl-C into exit 130."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AzError as exc:
-            report_error(exc)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 @app.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
@@ -13,34 +12,18 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from azlang.errors import AzError
+from azlang.cli_support import err, friendly, out
 from azlang.tasks import datasets as ds
 from azlang.tasks import download
 
 data_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Real datasets (CIFAR-10, MNIST, Fashion-MNIST): fetch them, list what is present.")
-out = Console()
-err = Console(stderr=True, highlight=False)
 
 DATA_DIR_HELP = f"data root (default: ${ds.DATA_ENV}, else ~/.cache/azlang)"
 STATE_STYLE = {"verified": "green", "rebuilt": "yellow", "mismatch": "red", "incomplete": "red", "missing": "dim"}
 
 
-def _friendly(fn):
-    """Library errors become their message and exit 1, without a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AzError as exc:
-            err.print(exc.render(), markup=False)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted (a partial download resumes next time)")
-            raise typer.Exit(130) from None
-
-    return wrapper
+_friendly = friendly(interrupted="interrupted (a partial download resumes next time)")
 
 
 @contextlib.contextmanager

@@ -6,34 +6,19 @@ a message on stderr and exit 1; program text goes to stdout unadorned, so it can
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from azlang.errors import AzError, ConfigError
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from azlang.cli_support import err, friendly, out
+from azlang.errors import ConfigError
 
 
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except AzError as exc:
-            source = exc.source
-            if source is None and exc.loc is not None and Path(exc.loc.file).is_file():
-                source = Path(exc.loc.file).read_text()
-            err.print(exc.render(source), markup=False, soft_wrap=True)
-            raise typer.Exit(1) from None
 
-    return wrapper
+_friendly = friendly
 
 
 def _load(path: Path):
