@@ -36,6 +36,8 @@ def flag_overrides(
     no_fec,
     hurdles,
     backend,
+    executor=None,
+    address=None,
 ) -> dict:
     """Command-line flags as dotted config keys (None = not given, keep the config's value)."""
     return {
@@ -55,6 +57,8 @@ def flag_overrides(
         "fec.enabled": False if no_fec else None,
         "hurdles.enabled": True if hurdles else None,
         "run.backend": backend,
+        "run.executor": executor,
+        "run.address": address,
     }
 
 
@@ -83,6 +87,9 @@ class Display:
                 pct(p["hurdle_pass_rate"]),
                 f"{p['time']:.0f}s",
             )
+            for i in p.get("per_island", []):  # several islands: one line each under the total
+                row = (f"#{i['island']}", f"{i['individuals']:,}", "", f"{i['train_steps']:,}")
+                t.add_row(*row, f"{i['best']:.6f}", f"{i['mean']:.6f}", "", "", "", style="dim")
         return t
 
     def __call__(self, event: dict) -> None:
@@ -135,6 +142,9 @@ def evolve(
     no_fec: bool = typer.Option(False, "--no-fec", help="disable functional equivalence checking"),
     hurdles: bool = typer.Option(False, "--hurdles", help="enable hurdles (early rejection)"),
     backend: str | None = typer.Option(None, help="auto, native or numpy"),
+    executor: str | None = typer.Option(None, help="local (processes on this machine) or ray (islands as Ray actors)"),
+    address: str | None = typer.Option(None, help="Ray cluster: auto or HOST:PORT (default: a Ray on this machine)"),
+    islands: int | None = typer.Option(None, help="number of islands (the same as --workers)"),
 ) -> None:
     """Evolve an algorithm (regularized evolution, semantics section 8) and report the best one found."""
     try:
@@ -150,11 +160,13 @@ def evolve(
             max_time,
             sufficient_fitness,
             max_experiments,
-            workers,
+            islands if islands is not None else workers,
             random_seed,
             no_fec,
             hurdles,
             backend,
+            executor,
+            address,
         )
         cfg = None if resume is not None else override(load_config(config) if config else demo_config(), flags)
         with display.live:

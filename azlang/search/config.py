@@ -32,6 +32,8 @@ INITIAL = ("empty", "noop", "random", "linear", "neural_net", "damaged_neural_ne
 BASELINES = ("linear", "neural_net", "damaged_neural_net", "noop")
 ALGORITHMS = ("evolution", "random")
 BACKENDS = ("auto", "numpy", "native")
+EXECUTORS = ("local", "ray")
+LOOPS = ("auto", "native", "python")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class EvolutionConfig:
     initial_population: str = "noop"
     seeds: tuple[str, ...] = ()  # .az files, used round-robin when initial_population = "seeds"
     batch: int = 1  # 1 = exact sequential semantics; > 1 = batched sweeps (see evolution.py)
+    loop: str = "auto"  # exact-mode loop: "native" (search_loop), "python" (the reference), "auto" = native if able
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,15 @@ class RunConfig:
     progress_every: int = 10000
     checkpoint_every: float = 60.0  # seconds
     dedup: bool = False  # structural dedup by canonical text, once a canon pass exists
+    executor: str = "local"  # "local": in-process or worker processes; "ray": islands as Ray actors
+    address: str = ""  # Ray cluster: "" = a private local Ray, "auto" = the running one, or HOST:PORT
+
+
+@dataclass(frozen=True)
+class IslandConfig:
+    """One [[islands]] entry; entries apply to islands round-robin. Empty tasks = keep tasks.search."""
+
+    tasks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,7 @@ class ExperimentConfig:
     hurdles: HurdleConfig = HurdleConfig()
     stop: StopConfig = StopConfig()
     run: RunConfig = RunConfig()
+    islands: tuple[IslandConfig, ...] = ()  # per-island overrides ([[islands]] in TOML)
     source: str = field(default="<config>", compare=False)
 
     def components(self) -> tuple[ComponentConfig, ComponentConfig, ComponentConfig]:
@@ -169,7 +182,9 @@ def _build(cls, data, source: str, prefix: str):
         if key not in known:
             raise ConfigError(f"{source}: unknown key {dotted!r}", hint=f"known: {', '.join(known)}")
         default = known[key].default
-        if is_dataclass(default):
+        if key == "islands" and cls is ExperimentConfig:
+            values[key] = _islands(raw, source)
+        elif is_dataclass(default):
             values[key] = _build(type(default), raw, source, dotted + ".")
         else:
             values[key] = _coerce(raw, default, source, dotted)
@@ -206,6 +221,12 @@ def _coerce(raw, default, source: str, key: str):
     return raw
 
 
+def _islands(raw, source: str) -> tuple[IslandConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: islands must be an array of tables ([[islands]])")
+    return tuple(_build(IslandConfig, t, source, f"islands[{i}].") for i, t in enumerate(raw))
+
+
 def _ops(raw, source: str, key: str) -> tuple[int, ...]:
     if not isinstance(raw, list):
         raise ConfigError(f"{source}: {key} must be a list of op ids or names")
@@ -235,6 +256,7 @@ def validate(cfg: ExperimentConfig) -> None:
     _check(ev.tournament >= 1, cfg, "evolution.tournament", "must be at least 1")
     _check(0.0 <= ev.mutate_prob <= 1.0, cfg, "evolution.mutate_prob", "must lie in [0, 1]")
     _check(ev.batch >= 1, cfg, "evolution.batch", "must be at least 1")
+    _check(ev.loop in LOOPS, cfg, "evolution.loop", f"must be one of {LOOPS}")
     _check(bool(ev.mutations), cfg, "evolution.mutations", "must not be empty")
     for m in ev.mutations:
         _check(m in MUTATIONS, cfg, "evolution.mutations", f"has unknown type {m!r} (known: {', '.join(MUTATIONS)})")
@@ -266,6 +288,7 @@ def validate(cfg: ExperimentConfig) -> None:
     _check(st.max_experiments >= 0, cfg, "stop.max_experiments", "must be >= 0 (0 = unlimited)")
     _check(cfg.run.workers >= 0, cfg, "run.workers", "must be >= 0 (0 = all cores)")
     _check(cfg.run.backend in BACKENDS, cfg, "run.backend", f"must be one of {BACKENDS}")
+    _check(cfg.run.executor in EXECUTORS, cfg, "run.executor", f"must be one of {EXECUTORS}")
     _check(cfg.run.progress_every >= 1, cfg, "run.progress_every", "must be >= 1")
 
 
@@ -297,10 +320,18 @@ def to_toml(cfg: ExperimentConfig) -> str:
     """The resolved config as TOML that `load_config` reads back to an equal config."""
     lines = []
     for section, table in to_dict(cfg).items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
-        lines.append("")
+        for header, entry in _tables(section, table):
+            lines.append(header)
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in entry.items())
+            lines.append("")
     return "\n".join(lines)
+
+
+def _tables(section: str, table):
+    """(header, entries) per TOML table: [[islands]] is an array of tables, the rest are plain tables."""
+    if section == "islands":
+        return [(f"[[{section}]]", t) for t in table]
+    return [(f"[{section}]", table)]
 
 
 def _toml_value(v) -> str:

@@ -1,6 +1,6 @@
 """Search stage: the fitness of one candidate on T_search: train budget, FEC, hurdles and the counters.
 
-Per task, in collection order (semantics 9): probe with the FEC Rng -> exact key -> cache lookup; on a miss
+Per task, in collection order (semantics 9): probe with the FEC Rng -> 64-bit key -> cache lookup; on a miss
 the task is fully evaluated with the shared search Rng and the result inserted. Misses are evaluated in
 one backend call per hurdle stage; a placeholder is inserted at the moment of the miss so LRU eviction
 happens exactly when the reference's insert would.
@@ -16,7 +16,7 @@ from azlang.ir.bytecode import Bytecode
 from azlang.rng import Rng
 from azlang.search.backends import Evaluator
 from azlang.search.budget import TrainBudget
-from azlang.search.fec import FecCache, fec_key
+from azlang.search.fec import FecCache, fec_keys
 from azlang.search.hurdles import Hurdle
 
 
@@ -89,8 +89,13 @@ class SearchEvaluator:
         if probes is None:
             return fits, cells
         cache = self.cache
-        for j, (i, p) in enumerate(zip(ids, probes)):
-            key = fec_key(p.train_errors or (), p.valid_errors or (), i, budgeted[i])
+        keys = fec_keys(
+            [p.train_errors or () for p in probes],
+            [p.valid_errors or () for p in probes],
+            ids,
+            [budgeted[i] for i in ids],
+        )
+        for j, key in enumerate(keys):
             fits[j] = cache.lookup(key)
             if fits[j] is None:
                 cells[j] = _Pending(key)

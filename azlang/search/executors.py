@@ -133,5 +133,9 @@ class ProcessExecutor:
         return [final[k] for k in range(len(pipes))]
 
 
-def make_executor(workers: int) -> Executor:
+def make_executor(workers: int, kind: str = "local", address: str = "") -> Executor:
+    if kind == "ray":  # imported here: Ray is an optional extra
+        from azlang.search.ray_executor import RayExecutor
+
+        return RayExecutor(address)
     return InProcessExecutor() if workers <= 1 else ProcessExecutor()

@@ -52,7 +52,7 @@ def run_experiment(
     return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
 
 
-RESUMABLE = ("stop.", "run.progress_every", "run.checkpoint_every", "run.backend")
+RESUMABLE = ("stop.", "run.progress_every", "run.checkpoint_every", "run.backend", "run.executor", "run.address")
 
 
 def resume(
@@ -62,7 +62,8 @@ def resume(
     overrides: dict | None = None,
 ) -> SearchResult:
     """Continue a run from its latest checkpoint (a finished run just reports its result again).
-    `overrides` may change stop conditions, progress/checkpoint intervals and the backend, nothing else."""
+    `overrides` may change stop conditions, progress/checkpoint intervals, the backend and the executor
+    (a local run may continue on Ray and back), nothing else."""
     rundir = RunDir(run_dir)
     cfg = rundir.config()
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -70,7 +71,7 @@ def resume(
         if not key.startswith(RESUMABLE):
             raise ConfigError(
                 f"cannot change {key} when resuming a run",
-                hint="only stop conditions, progress_every, checkpoint_every and the backend may change",
+                hint="only stop conditions, progress_every, checkpoint_every, the backend and executor may change",
             )
     if given:
         cfg = override(cfg, given)
@@ -91,7 +92,7 @@ class Driver:
     ):
         self.cfg, self.rundir, self.state = cfg, rundir, state
         self.workers = _workers(cfg)
-        self.executor = executor or make_executor(self.workers)
+        self.executor = executor or make_executor(self.workers, cfg.run.executor, cfg.run.address)
         self.seeds = [freeze(to_bytecode(p)) for p in load_seeds(cfg, Generator(cfg))]
         self.started = time.monotonic()
         self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed)
@@ -127,10 +128,13 @@ class Driver:
         st, cfg = self.state, self.cfg
         specs = tasksets.parse_all(cfg.tasks.search)
         st.search_specs = tasksets.randomize_seeds(specs, st.rng) if cfg.tasks.randomize_seeds else specs
-        n_tasks = len(tasksets.build(st.search_specs, cfg.tasks.data_dir))
+        st.island_specs = tasksets.per_island(
+            cfg.islands, self.workers, st.search_specs, st.rng, cfg.tasks.randomize_seeds
+        )
         rngs = [st.rng] if self.workers == 1 else [Rng(st.rng.seed32()) for _ in range(self.workers)]
         st.migration_rng = Rng(st.rng.seed32()) if self.workers > 1 else Rng(0)
-        st.islands = [new_state(cfg, k, r, n_tasks) for k, r in enumerate(rngs)]
+        n_tasks = {id(s): len(tasksets.build(s, cfg.tasks.data_dir)) for s in st.island_specs}  # once per set
+        st.islands = [new_state(cfg, k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)]
         st.last_progress = None
         self.tracker.start_experiment()
 
@@ -143,7 +147,8 @@ class Driver:
             self.tracker.should_stop,
             self.tracker.on_report,
         )
-        jobs = [IslandJob(self.cfg, st.search_specs, self.seeds, s) for s in st.islands]
+        specs = st.island_specs or [st.search_specs] * len(st.islands)  # checkpoints from before [[islands]]
+        jobs = [IslandJob(self.cfg, specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
         states = self.executor.run(jobs, coordinator, self.checkpoint, self.cfg.run.checkpoint_every)
         if self.workers == 1:
             st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)

@@ -1,24 +1,59 @@
 """Search stage: functional equivalence checking (semantics section 9): fingerprint key and LRU cache.
 
-The key is exact: the IEEE bytes of every recorded error (-0 mapped to +0), the train/valid split point,
-the task index and the budgeted example count. Unlike the reference's 64-bit hash it cannot collide.
+The key is a 64-bit hash that the native search loop computes identically (search_fec.py). Over the
+errors of one probe, train then valid, with -0.0 mapped to +0.0 and x_i their IEEE bit patterns:
+
+    acc  = sum over positions i = 1, 2, ... of mix(x_i ^ mix(i * GAMMA))        (mod 2**64)
+    key  = combine(combine(combine(combine(acc, n_train), n_valid), task_index), budgeted)
+    combine(h, x) = mix((h ^ x) + GAMMA)
+
+where mix is SplitMix64's output function and GAMMA its increment (azlang.rng). Summing position-keyed
+mixes (instead of chaining HashCombine) lets NumPy hash all of a candidate's probes at once; lengths,
+task and budgeted count are chained. Keys of distinct probes collide with probability about 2**-64 per
+pair, negligible next to a cache of 10**5 entries.
 """
 
 from __future__ import annotations
 
-import struct
 from collections import OrderedDict
 from collections.abc import Sequence
 
+import numpy as np
+
+from azlang.rng import GAMMA, _mix
+
 FEC_SEED = 235732282
+_U64 = np.uint64
+_GAMMA = _U64(GAMMA)
 
 
-def fec_key(train_errors: Sequence[float], valid_errors: Sequence[float], task_index: int, budgeted: int) -> tuple:
-    """Exact fingerprint of one probe run. NaN and inf are hashable and stable as bytes."""
-    errors = list(train_errors) + list(valid_errors)
-    if 0.0 in errors:  # true for -0.0 as well: map it to +0.0 (x + 0.0 does, and leaves the rest alone)
-        errors = [x + 0.0 for x in errors]
-    return (task_index, budgeted, len(train_errors), struct.pack(f"<{len(errors)}d", *errors))
+def _combine(h: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return _mix((h ^ x) + _GAMMA)
+
+
+def fec_keys(
+    train: Sequence[Sequence[float]], valid: Sequence[Sequence[float]], task_ids: Sequence[int], budgeted: Sequence[int]
+) -> list[int]:
+    """Keys of several probe runs (one per task) at once; see the module docstring."""
+    nt = np.fromiter(map(len, train), dtype=np.int64, count=len(train))
+    nv = np.fromiter(map(len, valid), dtype=np.int64, count=len(valid))
+    flat = [x for tr, va in zip(train, valid) for part in (tr, va) for x in part]
+    errors = np.array(flat, dtype=np.float64) + 0.0  # -0.0 -> +0.0, every other value unchanged
+    ends = np.cumsum(nt + nv)
+    starts = ends - (nt + nv)
+    with np.errstate(over="ignore"):
+        pos = (np.arange(len(errors)) - np.repeat(starts, nt + nv) + 1).astype(_U64)
+        terms = _mix(errors.view(_U64) ^ _mix(pos * _GAMMA))
+        sums = np.concatenate(([_U64(0)], np.cumsum(terms, dtype=_U64)))
+        h = sums[ends] - sums[starts]
+        for x in (nt, nv, task_ids, budgeted):
+            h = _combine(h, np.asarray(x, dtype=np.int64).astype(_U64))
+    return h.tolist()
+
+
+def fec_key(train_errors: Sequence[float], valid_errors: Sequence[float], task_index: int, budgeted: int) -> int:
+    """The key of one probe run. NaN and inf are hashable and stable (by their bits)."""
+    return fec_keys([list(train_errors)], [list(valid_errors)], [task_index], [budgeted])[0]
 
 
 class FecCache:
@@ -61,6 +96,21 @@ class FecCache:
         self.entries.move_to_end(key)
         if len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
+
+    def export(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys uint64, fitnesses, uses) oldest first: the cache as arrays (checkpoints, native loop)."""
+        n = len(self.entries)
+        keys = np.fromiter(self.entries.keys(), dtype=_U64, count=n)
+        fits = np.fromiter((e[0] for e in self.entries.values()), dtype=np.float64, count=n)
+        uses = np.fromiter((e[1] for e in self.entries.values()), dtype=np.int64, count=n)
+        return keys, fits, uses
+
+    @classmethod
+    def from_arrays(cls, capacity: int, forget_every: int, keys, fits, uses, hits: int = 0, misses: int = 0):
+        cache = cls(capacity, forget_every)
+        cache.entries = OrderedDict((k, [f, u]) for k, f, u in zip(keys.tolist(), fits.tolist(), uses.tolist()))
+        cache.hits, cache.misses = hits, misses
+        return cache
 
     @property
     def hit_rate(self) -> float:

@@ -27,6 +27,7 @@ from azlang.search.fec import FecCache
 from azlang.search.generate import Generator
 from azlang.search.hurdles import Hurdle
 from azlang.search.mutate import Mutator
+from azlang.search.native_island import maybe_native
 from azlang.search.tasksets import build
 from azlang.tasks.spec import TaskSpec
 
@@ -76,7 +77,7 @@ def build_island(job: IslandJob, tasks=None) -> Island:
         st.counters,
     )
     ev = cfg.evolution
-    return Island(
+    island = Island(
         st,
         ev.population,
         ev.tournament,
@@ -88,6 +89,7 @@ def build_island(job: IslandJob, tasks=None) -> Island:
         ev.initial_population,
         job.seeds,
     )
+    return maybe_native(island, cfg)  # the native exact-mode loop when evolution.loop and the options allow
 
 
 @dataclass

@@ -61,7 +61,7 @@ class ProgressTracker:
         hits, misses = sum(r.fec[0] for r in reports), sum(r.fec[1] for r in reports)
         passed, tested = sum(r.hurdle[0] for r in reports), sum(r.hurdle[1] for r in reports)
         seconds = self.experiment_seconds()
-        return {
+        out = {
             "event": "progress",
             "time": round(self.elapsed(), 3),
             "experiment": self.state.experiment,
@@ -75,6 +75,9 @@ class ProgressTracker:
             "hurdle_pass_rate": passed / tested if tested else None,
             "islands": len(reports),
         }
+        if len(reports) > 1:  # single-island lines stay as they were
+            out["per_island"] = [_island(r) for r in sorted(reports, key=lambda r: r.island)]
+        return out
 
     # --- events ------------------------------------------------------------------------------------------
 
@@ -94,3 +97,8 @@ class ProgressTracker:
                 "program": result.text,
             }
         )
+
+
+def _island(r: Report) -> dict:
+    mean, _, best = r.fitnesses_stats
+    return {"island": r.island, "individuals": r.individuals, "train_steps": r.train_steps, "best": best, "mean": mean}

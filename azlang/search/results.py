@@ -32,6 +32,7 @@ class RunState:
     experiment: int = 0
     islands: list[IslandState] | None = None  # None between experiments
     search_specs: list[TaskSpec] | None = None
+    island_specs: list[list[TaskSpec]] | None = None  # per island ([[islands]] tasks); None = search_specs
     migration_rng: Rng | None = None
     experiment_seconds: float = 0.0  # spent in the current experiment before this process took over
     best: tuple[float, float, Bytecode, int] | None = None  # select fitness, search fitness, program, experiment

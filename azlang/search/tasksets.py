@@ -32,3 +32,13 @@ def randomize_seeds(specs: list[TaskSpec], rng: Rng) -> list[TaskSpec]:
 
 def build(specs: list[TaskSpec], data_dir: str = "") -> list[Task]:
     return build_collection(list(specs), data_dir or None)
+
+
+def per_island(overrides, n_islands: int, base: list[TaskSpec], rng: Rng, randomize: bool) -> list[list[TaskSpec]]:
+    """T_search of each island: [[islands]] entries round-robin (empty tasks = `base`). Each entry's own
+    tasks get their seeds randomised once, after `base`'s, so runs without overrides draw nothing more."""
+    own = [parse_all(o.tasks) if o.tasks else None for o in overrides]
+    own = [randomize_seeds(s, rng) if s and randomize else s for s in own]
+    if not own:
+        return [base] * n_islands
+    return [own[k % len(own)] or base for k in range(n_islands)]

@@ -1,0 +1,80 @@
+"""Native stage: the search loop's binary interface: one int64 context array and the op-table constants.
+
+Python fills one int64 array (`Ctx`) with the island's parameters, the addresses of its arrays and its
+scalar state (Rng, cursor, counters); the generated chunk function reads and updates it in place, so one
+ctypes call carries a whole chunk of children. Doubles are stored by their bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from azlang.ir.ops import OPS
+
+_GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, hurdle, evaluation, arrays, state
+    "P T NT CAP",
+    "PROB PROB_LT1 N_ACTIONS ACTIONS N_MUTABLE MUTABLE OPS NOPS SMIN SMAX SINIT",
+    "FEC FEC_TRAIN FEC_VALID",
+    "C_TABLE C_MASK C_KEY C_FIT C_USES C_PREV C_NEXT C_HEAD C_TAIL C_COUNT C_FREE C_CAPACITY C_FORGET C_HITS C_MISSES",
+    "BUDGET BASE_SETUP BASE_TRAIN FACTOR EXAMPLES BUDGETED",
+    "HURDLE HURDLE_K HURDLE_VALUE H_TESTED H_PASSED MEDIAN",
+    "TASKS MEM SCRATCH PROBE_OPTS FULL_OPTS STATS REC_TRAIN REC_VALID TASKFITS",
+    "POP_CODE POP_DATA POP_SIZES FIT PPART PSTEPS PVALID",
+    "CH_CODE CH_DATA CH_SIZES CH_PART CH_STEPS CH_VALID",
+    "LV_CODE LV_DATA LV_SIZES LP_CODE LP_DATA LP_SIZES MARK",
+    "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
+    "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",
+    "COUNT SOURCE DONE",
+)
+_NAMES = [name for group in _GROUPS for name in group.split()]
+SLOT = {name: k for k, name in enumerate(_NAMES)}
+N_SLOTS = len(_NAMES)
+
+# child sources of a chunk
+SOURCE_EVOLVE, SOURCE_INIT_RANDOM, SOURCE_RANDOM = 0, 1, 2
+# chunk return codes
+STATUS_DONE, STATUS_GROW = 0, 1
+
+# per op: 0 no-op, 1 set op, 2 one input, 3 two inputs (the ALTER_PARAM classes of mutate.py)
+OP_CLASS = [0 if o.id == 0 else 1 if o.is_set else o.arity + 1 for o in OPS]
+_KIND = {None: 0, "s": 1, "v": 2, "m": 3}
+OP_OUT = [_KIND[o.out] for o in OPS]
+OP_IN1 = [_KIND[o.ins[0]] if o.arity >= 1 else 0 for o in OPS]
+OP_IN2 = [_KIND[o.ins[1]] if o.arity >= 2 else 0 for o in OPS]
+OP_COST = [o.cost for o in OPS]
+OP_RANDOM = [int(o.is_random) for o in OPS]
+OP_PARTIAL = [int(o.id in (57, 58)) for o in OPS]  # writes one element: the rest of `out` stays live
+
+
+class Ctx:
+    """The context array plus the NumPy arrays it points to (kept alive here)."""
+
+    def __init__(self):
+        self.a = np.zeros(N_SLOTS, dtype=np.int64)
+        self.keep: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> int:
+        return int(self.a[SLOT[name]])
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.a[SLOT[name]] = value
+
+    def f(self, name: str) -> float:
+        return float(self.a[SLOT[name] : SLOT[name] + 1].view(np.float64)[0])
+
+    def set_f(self, name: str, value: float) -> None:
+        self.a[SLOT[name] : SLOT[name] + 1].view(np.float64)[0] = value
+
+    def u(self, name: str) -> int:
+        return int(self.a[SLOT[name] : SLOT[name] + 1].view(np.uint64)[0])
+
+    def set_u(self, name: str, value: int) -> None:
+        self.a[SLOT[name] : SLOT[name] + 1].view(np.uint64)[0] = value
+
+    def array(self, name: str, arr: np.ndarray) -> np.ndarray:
+        """Point slot `name` at `arr` (C-contiguous) and keep it alive (a name without a slot: keep only)."""
+        arr = np.ascontiguousarray(arr)
+        self.keep[name] = arr
+        if name in SLOT:
+            self.a[SLOT[name]] = arr.ctypes.data
+        return arr

@@ -1,0 +1,218 @@
+"""Native stage: the FEC key (azlang.search.fec's 64-bit hash) and the LRU cache in native memory.
+
+The cache is azlang.search.fec.FecCache with the same observable behaviour: an open-addressing table
+(linear probing, backward-shift deletion) from key to entry, entries on a doubly linked list in LRU
+order (head = least recently used), a free list, hit and miss counters, and `forget_every`.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from azlang.backends.native.irutil import F64, I1, I64, PTR
+from azlang.backends.native.search_emit import Fn, Lib, c64, cf
+from azlang.backends.native.search_gen import mix
+from azlang.rng import GAMMA
+
+VOID = ir.VoidType()
+
+
+def combine(b: ir.IRBuilder, h, x):
+    """fec.combine: mix((h ^ x) + GAMMA)."""
+    return mix(b, b.add(b.xor(h, x), c64(GAMMA)))
+
+
+def build_hash(lib: Lib) -> None:
+    """errors_hash(rec_train, n_train, rec_valid, n_valid) -> the key before task index and budget."""
+    f = Fn(lib.module, "errors_hash", I64, [PTR, I64, PTR, I64])
+    rt, nt, rv, nv = f.args
+    b = f.b
+    acc = f.var(c64(0))
+
+    def add_all(buf, n, first):
+        with f.loop(n) as i:
+            e = b.fadd(f.ld(buf, i, F64), cf(0.0))  # -0.0 -> +0.0, like the Python key
+            key = mix(b, b.mul(f.add(f.add(i, first), 1), c64(GAMMA)))
+            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key))))
+
+    add_all(rt, nt, c64(0))
+    add_all(rv, nv, nt)
+    f.ret(combine(b, combine(b, acc.get(), nt), nv))
+    lib.errors_hash = f.finish()
+
+
+class Cache:
+    """Accessors for the cache arrays inside one function."""
+
+    def __init__(self, f: Fn):
+        self.f = f
+        self.table, self.key, self.fit = f.cxp("C_TABLE"), f.cxp("C_KEY"), f.cxp("C_FIT")
+        self.uses, self.prev, self.next = f.cxp("C_USES"), f.cxp("C_PREV"), f.cxp("C_NEXT")
+        self.mask = f.cx("C_MASK")
+
+    def slot(self, pos):
+        return self.f.ld(self.table, pos)
+
+    def home(self, key):
+        return self.f.b.and_(key, self.mask)
+
+    def step(self, pos):
+        return self.f.b.and_(self.f.add(pos, 1), self.mask)
+
+
+def build_cache(lib: Lib) -> None:
+    m = lib.module
+    for name, ret, args, body in (
+        ("cache_find", I64, [I64], _find),
+        ("cache_unlink", VOID, [I64], _unlink),
+        ("cache_push_back", VOID, [I64], _push_back),
+        ("cache_table_delete", VOID, [I64], _table_delete),
+        ("cache_remove", VOID, [I64, I64], _remove),
+        ("cache_lookup", I1, [I64, PTR], _lookup),
+        ("cache_insert", VOID, [I64, F64], _insert),
+    ):
+        f = Fn(m, name, ret, args)
+        body(f, lib, Cache(f), *f.args)
+        setattr(lib, name, f.finish())
+    f = Fn(m, "azlang_search_cache_import", VOID, [PTR, PTR, PTR, I64], export=True)
+    _import(f, lib, *f.args)
+    f.finish()
+    f = Fn(m, "azlang_search_cache_export", I64, [PTR, PTR, PTR], export=True)
+    _export(f, lib, *f.args)
+    f.finish()
+
+
+def _find(f: Fn, lib: Lib, c: Cache, key) -> None:
+    """The table position holding `key`, or the empty position where it would go."""
+    pos = f.var(c.home(key))
+    with f.forever():
+        e = c.slot(pos.get())
+        with f.if_(f.lt(e, 0)):
+            f.brk()
+        with f.if_(f.eq(f.ld(c.key, e), key)):
+            f.brk()
+        pos.set(c.step(pos.get()))
+    f.ret(pos.get())
+
+
+def _unlink(f: Fn, lib: Lib, c: Cache, e) -> None:
+    p, n = f.ld(c.prev, e), f.ld(c.next, e)
+    with f.if_else(f.lt(p, 0)) as (first, middle):
+        with first:
+            f.cx_set("C_HEAD", n)
+        with middle:
+            f.st(c.next, p, n)
+    with f.if_else(f.lt(n, 0)) as (last, middle):
+        with last:
+            f.cx_set("C_TAIL", p)
+        with middle:
+            f.st(c.prev, n, p)
+
+
+def _push_back(f: Fn, lib: Lib, c: Cache, e) -> None:
+    tail = f.cx("C_TAIL")
+    f.st(c.prev, e, tail)
+    f.st(c.next, e, -1)
+    with f.if_else(f.lt(tail, 0)) as (empty, other):
+        with empty:
+            f.cx_set("C_HEAD", e)
+        with other:
+            f.st(c.next, tail, e)
+    f.cx_set("C_TAIL", e)
+
+
+def _table_delete(f: Fn, lib: Lib, c: Cache, pos) -> None:
+    """Linear-probing deletion by backward shift: later entries move into the hole when allowed."""
+    b = f.b
+    hole, j = f.var(pos), f.var(pos)
+    f.st(c.table, pos, -1)
+    with f.forever():
+        j.set(c.step(j.get()))
+        e = c.slot(j.get())
+        with f.if_(f.lt(e, 0)):
+            f.brk()
+        k, i, jj = c.home(f.ld(c.key, e)), hole.get(), j.get()
+        # the entry at j may fill the hole i unless its home k lies cyclically in (i, j]
+        in_range = b.select(f.le(i, jj), b.and_(f.lt(i, k), f.le(k, jj)), b.or_(f.lt(i, k), f.le(k, jj)))
+        with f.if_(b.not_(in_range)):
+            f.st(c.table, i, e)
+            f.st(c.table, jj, -1)
+            hole.set(jj)
+
+
+def _remove(f: Fn, lib: Lib, c: Cache, e, pos) -> None:
+    f.call(lib.cache_table_delete, pos)
+    f.call(lib.cache_unlink, e)
+    f.st(c.next, e, f.cx("C_FREE"))
+    f.cx_set("C_FREE", e)
+    f.cx_add("C_COUNT", -1)
+
+
+def _lookup(f: Fn, lib: Lib, c: Cache, key, out) -> None:
+    """FecCache.lookup: the fitness through `out` and true on a hit (use counted, maybe forgotten)."""
+    pos = f.call(lib.cache_find, key)
+    e = c.slot(pos)
+    with f.if_(f.lt(e, 0)):
+        f.cx_add("C_MISSES", 1)
+        f.ret(ir.Constant(I1, 0))
+    f.cx_add("C_HITS", 1)
+    f.st(out, 0, f.ld(c.fit, e, F64), F64)
+    uses = f.add(f.ld(c.uses, e), 1)
+    f.st(c.uses, e, uses)
+    forget = f.cx("C_FORGET")
+    with f.if_else(f.b.and_(f.ne(forget, 0), f.b.icmp_signed(">=", uses, forget))) as (drop, keep):
+        with drop:
+            f.call(lib.cache_remove, e, pos)
+        with keep:
+            f.call(lib.cache_unlink, e)
+            f.call(lib.cache_push_back, e)
+    f.ret(ir.Constant(I1, 1))
+
+
+def _insert(f: Fn, lib: Lib, c: Cache, key, fit) -> None:
+    """FecCache.insert: (fitness, 1 use) as most recent; the LRU entry goes when over capacity."""
+    pos = f.call(lib.cache_find, key)
+    e = c.slot(pos)
+    with f.if_(f.b.icmp_signed(">=", e, c64(0))):
+        f.st(c.fit, e, fit, F64)
+        f.st(c.uses, e, 1)
+        f.call(lib.cache_unlink, e)
+        f.call(lib.cache_push_back, e)
+        f.ret()
+    at = f.var(pos)
+    with f.if_(f.eq(f.cx("C_COUNT"), f.cx("C_CAPACITY"))):  # evict first: the new entry is never the oldest
+        old = f.cx("C_HEAD")
+        f.call(lib.cache_remove, old, f.call(lib.cache_find, f.ld(c.key, old)))
+        at.set(f.call(lib.cache_find, key))  # the deletion may have shifted the probe chain
+    e = f.cx("C_FREE")
+    f.cx_set("C_FREE", f.ld(c.next, e))
+    f.st(c.table, at.get(), e)
+    f.st(c.key, e, key)
+    f.st(c.fit, e, fit, F64)
+    f.st(c.uses, e, 1)
+    f.call(lib.cache_push_back, e)
+    f.cx_add("C_COUNT", 1)
+
+
+def _import(f: Fn, lib: Lib, keys, fits, uses, n) -> None:
+    """Insert entries oldest first, then restore their use counts (hit counters stay as they are)."""
+    c = Cache(f)
+    with f.loop(n) as i:
+        f.call(lib.cache_insert, f.ld(keys, i), f.ld(fits, i, F64))
+        f.st(c.uses, f.cx("C_TAIL"), f.ld(uses, i))
+
+
+def _export(f: Fn, lib: Lib, keys, fits, uses) -> None:
+    """Entries oldest first; returns how many."""
+    c = Cache(f)
+    e, i = f.var(f.cx("C_HEAD")), f.var(c64(0))
+    with f.forever():
+        with f.if_(f.lt(e.get(), 0)):
+            f.brk()
+        cur, k = e.get(), i.get()
+        f.st(keys, k, f.ld(c.key, cur))
+        f.st(fits, k, f.ld(c.fit, cur, F64), F64)
+        f.st(uses, k, f.ld(c.uses, cur))
+        i.set(f.add(k, 1))
+        e.set(f.ld(c.next, cur))
+    f.ret(i.get())

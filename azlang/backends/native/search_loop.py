@@ -1,0 +1,144 @@
+"""Native stage: the exact regularized-evolution loop in IR: one call runs a chunk of children.
+
+Per child, exactly as azlang.search.evolution's exact mode with azlang.search.engine.SearchEvaluator:
+tournament (T draws of below(P), first drawn wins ties) -> Mutate -> train budget -> per task: FEC probe
+(fresh Rng(235732282) per task, errors hashed) -> LRU lookup -> full evaluation with the search Rng on a
+miss -> insert; hurdles after the first k tasks -> the child replaces the slot at the cursor. Evaluation
+runs on the program with dead code removed (search_dce), and when that live program equals the parent's,
+the parent's recorded probe keys are reused: a probe is deterministic, so its result would be the same.
+Tasks are evaluated in search_eval.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from azlang.backends.native import engine
+from azlang.backends.native import search_abi as abi
+from azlang.backends.native.irutil import F64, I1, I64
+from azlang.backends.native.search_dce import build_dce
+from azlang.backends.native.search_emit import Fn, Lib, c64, cf
+from azlang.backends.native.search_eval import Slot, build_eval, child, copy, copy_program, live
+from azlang.backends.native.search_fec import build_cache, build_hash
+from azlang.backends.native.search_gen import build_instructions, build_log_scale, build_random_program, build_rng
+from azlang.backends.native.search_mutate import build_mutate
+from azlang.ir.nodes import MemoryShape
+
+CHUNK, IMPORT, EXPORT = "azlang_search_chunk", "azlang_search_cache_import", "azlang_search_cache_export"
+VOID = ir.VoidType()
+
+
+def build_module(shape: MemoryShape) -> ir.Module:
+    module = ir.Module(name=f"azlang_search_s{shape.S}v{shape.V}m{shape.M}")
+    lib = Lib(module, shape)
+    for build in (build_rng, build_instructions, build_log_scale, build_random_program, build_mutate, build_dce):
+        build(lib)
+    build_hash(lib)
+    build_cache(lib)
+    build_eval(lib)
+    for build in (_tournament, _evaluate, _write_child, _chunk):
+        build(lib)
+    return module
+
+
+def _tournament(lib: Lib) -> None:
+    f = Fn(lib.module, "tournament", I64, [])
+    fit = f.cxp("FIT")
+    best, best_fit = f.var(c64(-1)), f.var(cf(0.0))
+    P = f.cx("P")
+    with f.loop(f.cx("T")):
+        i = f.call(lib.below, P)
+        x = f.ld(fit, i, F64)
+        with f.if_(f.b.or_(f.lt(best.get(), 0), f.b.fcmp_ordered(">", x, best_fit.get()))):
+            best.set(i)
+            best_fit.set(x)
+    f.ret(best.get())
+    lib.tournament = f.finish()
+
+
+def _evaluate(lib: Lib) -> None:
+    """SearchEvaluator.evaluate for the child: budget, live program, tasks by stage, hurdle."""
+    f = Fn(lib.module, "evaluate", F64, [I1, I64])
+    has_parent, parent = f.args
+    b = f.b
+    f.cx_add("EVALUATIONS", 1)
+    f.call(lib.budget)
+    f.call(lib.dce, *child(f), *live(f))
+    same = f.var(ir.Constant(I1, 0))
+    with f.if_(b.and_(has_parent, f.flag(f.cx("FEC")))):
+        ps = Slot(f, parent)
+        f.call(lib.dce, ps.code, ps.data, ps.sizes, *live(f, "LP"))
+        same.set(f.call(lib.same_program, *live(f), *live(f, "LP")))
+    nt, valid, fits = f.cx("NT"), f.cxp("CH_VALID"), f.cxp("TASKFITS")
+    with f.loop(nt) as t:
+        f.st(valid, t, c64(0))
+    hurdle = f.flag(f.cx("HURDLE"))
+    k = f.sel(hurdle, f.cx("HURDLE_K"), nt)
+    with f.loop(k) as t:
+        f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
+    with f.if_(hurdle):
+        partial = f.call(lib.combine, k)
+        f.cx_add("H_TESTED", 1)
+        with f.if_(b.fcmp_ordered("<", partial, f.cxf("HURDLE_VALUE"))):
+            f.ret(partial)
+        f.cx_add("H_PASSED", 1)
+        with f.loop(nt, k) as t:
+            f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
+    f.ret(f.call(lib.combine, nt))
+    lib.evaluate = f.finish()
+
+
+def _write_child(lib: Lib) -> None:
+    """The child and its fitness replace the slot at the cursor; best-ever, counters, cursor."""
+    f = Fn(lib.module, "write_child", VOID, [F64])
+    (fit,) = f.args
+    b = f.b
+    cur = f.cx("CURSOR")
+    s = Slot(f, cur)
+    total = copy_program(f, s.code, s.data, s.sizes, *child(f))
+    f.st(f.cxp("FIT"), cur, fit, F64)
+    nt = f.cx("NT")
+    for dst, name in ((s.part, "CH_PART"), (s.steps, "CH_STEPS"), (s.valid, "CH_VALID")):
+        copy(f, dst, f.cxp(name), nt, I64)
+    f.cx_set("MAX_TOTAL", f.sel(f.lt(f.cx("MAX_TOTAL"), total), total, f.cx("MAX_TOTAL")))
+    with f.if_(b.or_(b.not_(f.flag(f.cx("HAS_BEST"))), b.fcmp_ordered(">", fit, f.cxf("BEST_FIT")))):
+        copy_program(f, f.cxp("BEST_CODE"), f.cxp("BEST_DATA"), f.cxp("BEST_SIZES"), *child(f))
+        f.cx_set("BEST_FIT", fit)
+        f.cx_set("HAS_BEST", 1)
+    nxt = f.add(cur, 1)
+    f.cx_set("CURSOR", f.sel(f.eq(nxt, f.cx("P")), 0, nxt))
+    f.cx_add("INDIVIDUALS", 1)
+    lib.write_child = f.finish()
+
+
+def _chunk(lib: Lib) -> None:
+    """chunk(ctx) -> status: COUNT children from SOURCE; DONE counts them; GROW asks for more capacity."""
+    f = Fn(lib.module, CHUNK, I64, [], export=True)
+    f.cx_set("DONE", 0)
+    src = f.cx("SOURCE")
+    with f.loop(f.cx("COUNT")):
+        fit = f.var(cf(0.0))
+        with f.if_else(f.eq(src, abi.SOURCE_EVOLVE)) as (evolve, fresh):
+            with evolve:
+                with f.if_(f.lt(f.cx("CAP"), f.add(f.cx("MAX_TOTAL"), 1))):
+                    f.ret(abi.STATUS_GROW)
+                parent = f.call(lib.tournament)
+                ps = Slot(f, parent)
+                copy_program(f, *child(f), ps.code, ps.data, ps.sizes)
+                f.call(lib.mutate, c64(0))
+                fit.set(f.call(lib.evaluate, ir.Constant(I1, 1), parent))
+            with fresh:
+                f.call(lib.random_program)
+                with f.if_(f.eq(src, abi.SOURCE_INIT_RANDOM)):
+                    f.call(lib.mutate, c64(1))
+                fit.set(f.call(lib.evaluate, ir.Constant(I1, 0), c64(0)))
+        f.call(lib.write_child, fit.get())
+        f.cx_add("DONE", 1)
+    f.ret(abi.STATUS_DONE)
+    f.finish()
+
+
+def addresses(shape: MemoryShape) -> dict[str, int]:
+    """Addresses of the chunk, cache-import and cache-export functions for this memory shape."""
+    key = f"search/s{shape.S}v{shape.V}m{shape.M}"
+    return engine.load(key, lambda: build_module(shape), [CHUNK, IMPORT, EXPORT])

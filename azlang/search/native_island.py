@@ -1,0 +1,221 @@
+"""Search stage: an island whose exact-mode loop runs natively (backends/native/search_loop), chunk by chunk.
+
+Python keeps the reference loop (evolution.Island) and everything between chunks: progress, stop checks,
+hurdle updates, migration and checkpoints. One native call runs a chunk of children: up to the end of a
+sweep, or up to the next hurdle update. The result is identical to the Python loop's: population,
+fitnesses, counters, Rng state, hurdle counters and FEC cache contents.
+
+Native: exact-mode evolution (batch 1) and random search with batch 1, any mutation list, budget, FEC,
+hurdles, mean or median. Python fallback: batched sweeps (batch > 1), the NumPy backend. Init runs
+natively for random initial populations; other initial populations are built by Python first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from azlang.backends.native import pack
+from azlang.backends.native import search_abi as abi
+from azlang.errors import ConfigError
+from azlang.search.backends import NativeAdapter
+from azlang.search.config import ExperimentConfig
+from azlang.search.evolution import Island, IslandState
+from azlang.search.native_state import Cache, NativeFecCache, Population, ProgramsView
+
+_CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+
+
+def native_reason(cfg: ExperimentConfig, island: Island) -> str | None:
+    """Why this island cannot use the native loop, or None when it can."""
+    if not isinstance(island.evaluator.backend, NativeAdapter):
+        return "the evaluation backend is not native (run.backend, or llvmlite unavailable)"
+    if cfg.evolution.batch > 1:
+        return "batched sweeps (evolution.batch > 1) run in Python only"
+    return None
+
+
+def maybe_native(island: Island, cfg: ExperimentConfig) -> Island:
+    """The island itself (Python loop) or a NativeIsland, as evolution.loop and the options allow."""
+    mode = getattr(cfg.evolution, "loop", "auto")
+    if mode == "python":
+        return island
+    reason = native_reason(cfg, island)
+    if reason is None:
+        return NativeIsland(island, cfg)
+    if mode == "native":
+        raise ConfigError(f"evolution.loop = 'native' is not possible here: {reason}", hint="use loop = 'auto'")
+    return island
+
+
+class NativeIsland(Island):
+    def __init__(self, isl: Island, cfg: ExperimentConfig):
+        super().__init__(
+            isl.state,
+            isl.P,
+            isl.T,
+            isl.algorithm,
+            isl.batch,
+            isl.gen,
+            isl.mutator,
+            isl.evaluator,
+            isl.initial,
+            isl.seeds,
+        )
+        self.cfg = cfg
+        self.native: NativeLoop | None = None
+
+    def init_population(self) -> None:
+        st = self.state
+        if self.initial != "random" or len(st.programs):
+            super().init_population()
+            return
+        self._attach()
+        self._run(abi.SOURCE_INIT_RANDOM, self.P)
+        if st.hurdle is not None:
+            st.hurdle.update(st.fitnesses)
+
+    def sweep(self) -> None:
+        """One sweep from the cursor, in chunks that end where the Python loop would update the hurdle."""
+        self._attach()
+        st, h = self.state, self.state.hurdle
+        source = abi.SOURCE_RANDOM if self.algorithm == "random" else abi.SOURCE_EVOLVE
+        while True:
+            n = self.P - st.cursor
+            ticking = h is not None and st.individuals >= self.P  # Island._count ticks past Init only
+            if ticking:
+                n = min(n, max(1, h.update_every - h.since_update))
+            self._run(source, n)
+            if ticking:
+                h.since_update += n
+                if h.since_update >= h.update_every:
+                    h.update(st.fitnesses)
+            if st.cursor == 0:
+                return
+
+    def _attach(self) -> None:
+        if self.native is None:
+            self.native = NativeLoop(self, self.cfg)
+
+    def _run(self, source: int, n: int) -> None:
+        self.native.push(self.state)
+        self.native.run(source, n)
+        self.native.pull(self.state)
+
+
+class NativeLoop:
+    """The context array of one island and the calls into the generated chunk function."""
+
+    def __init__(self, isl: Island, cfg: ExperimentConfig):
+        from azlang.backends.native import search_loop  # llvmlite: imported only when a native loop is built
+
+        ev = isl.evaluator
+        self.whole = ev.backend.whole  # the NativeEvaluator: task table, kernels, checked tasks
+        self.shape, self.Fs = self.whole.shape, self.whole.Fs
+        fns = search_loop.addresses(self.shape)
+        self._chunk = _CHUNK(fns[search_loop.CHUNK])
+        self.ctx = abi.Ctx()
+        self._params(isl, cfg)
+        self._evaluation(isl, cfg)
+        st = isl.state
+        sizes = [sum(isl.gen.size_init)] + [len(bc.code) for bc in list(st.programs) + list(isl.seeds)]
+        self.pop = Population(self.ctx, isl.P, len(ev.examples), max(sizes) + 8)
+        for i, bc in enumerate(st.programs):
+            self.pop.put(i, bc, self.shape, self.Fs)
+        if st.best is not None:
+            self.pop.set_best(*st.best)
+        self._best_seen = st.best[0] if st.best is not None else None
+        self.cache = None
+        if st.cache is not None:
+            self.cache = Cache(self.ctx, st.cache.capacity, st.cache.forget_every, fns)
+            self.cache.load(st.cache)
+            st.cache = ev.cache = NativeFecCache(self.cache)
+        st.programs = ProgramsView(self.pop, self.shape, self.Fs)
+
+    def _params(self, isl: Island, cfg: ExperimentConfig) -> None:
+        c, mut, gen = self.ctx, isl.mutator, isl.gen
+        c["P"], c["T"] = isl.P, isl.T
+        c.set_f("PROB", mut.prob)
+        c["PROB_LT1"] = int(mut.prob < 1.0)
+        c["N_ACTIONS"] = len(mut.actions)
+        c.array("ACTIONS", np.array(mut.actions, dtype=np.int64))
+        c["N_MUTABLE"] = len(mut.mutable)
+        c.array("MUTABLE", np.array(list(mut.mutable) or [0], dtype=np.int64))
+        ops = [c.array(f"ops{k}", np.array(list(gen.ops[k]) or [0], dtype=np.int64)) for k in range(3)]
+        c.array("OPS", np.array([a.ctypes.data for a in ops], dtype=np.int64))
+        c.array("NOPS", np.array([len(o) for o in gen.ops], dtype=np.int64))
+        c.array("SMIN", np.array(mut.size_min, dtype=np.int64))
+        c.array("SMAX", np.array(mut.size_max, dtype=np.int64))
+        c.array("SINIT", np.array(gen.size_init, dtype=np.int64))
+
+    def _evaluation(self, isl: Island, cfg: ExperimentConfig) -> None:
+        from azlang.backends.native import abi as kabi
+
+        c, ev, w = self.ctx, isl.evaluator, self.whole
+        nt = len(ev.examples)
+        c["NT"] = nt
+        c.array("EXAMPLES", np.array(ev.examples, dtype=np.int64))
+        c.array("BUDGETED", np.zeros(nt, dtype=np.int64))
+        if ev.budget is not None:
+            c["BUDGET"], c["BASE_SETUP"], c["BASE_TRAIN"] = 1, ev.budget.base_setup, ev.budget.base_train
+            c.set_f("FACTOR", ev.budget.factor)
+        c["HURDLE"] = int(len(ev.stages) > 1)
+        c["HURDLE_K"] = len(ev.stages[0])
+        c["MEDIAN"] = int(ev.mode == "median")
+        c["FEC"] = int(ev.cache is not None)
+        fec_train, fec_valid = ev.fec_examples
+        c.array("TASKS", w.table)
+        c.array("MEM", pack.aligned(max(lay.size for lay in w.layouts)))
+        c.array("SCRATCH", pack.aligned(max(lay.scratch for lay in w.layouts)))
+        c.array("PROBE_OPTS", self._opts(fec_train, fec_valid, True))
+        c.array("FULL_OPTS", self._opts(-1, -1, False))
+        c.array("STATS", np.zeros(kabi.STAT_SLOTS, dtype=np.int64))
+        valid = max(t.epochs * min(fec_valid, t.n_valid) for t in w.tasks)
+        c.array("REC_TRAIN", pack.aligned(fec_train + 8))
+        c.array("REC_VALID", pack.aligned(valid + 8))
+        c.array("TASKFITS", np.zeros(nt))
+
+    def _opts(self, max_train: int, max_valid: int, record: bool) -> np.ndarray:
+        from azlang.backends.native import abi as kabi
+
+        o = np.zeros(kabi.OPT_SLOTS, dtype=np.int64)
+        o[kabi.OPT_MAX_TRAIN], o[kabi.OPT_MAX_VALID], o[kabi.OPT_RECORD] = max_train, max_valid, int(record)
+        o[kabi.OPT_MAX_ABS_ERROR] = np.float64(self.whole.max_abs_error).view(np.int64)
+        return o
+
+    # --- state in and out ------------------------------------------------------------------------------
+
+    def push(self, st: IslandState) -> None:
+        """Python's view of the island (it may have changed between chunks) into the context."""
+        c = self.ctx
+        c.set_u("RNG", st.rng.state)
+        c["CURSOR"], c["INDIVIDUALS"] = st.cursor, st.individuals
+        c["TRAIN_STEPS"], c["EVALUATIONS"] = st.counters.train_steps, st.counters.evaluations
+        if len(st.fitnesses) == self.pop.P:
+            self.pop.fit[:] = st.fitnesses
+        if st.hurdle is not None:
+            c.set_f("HURDLE_VALUE", st.hurdle.value)
+            c["H_TESTED"], c["H_PASSED"] = st.hurdle.tested, st.hurdle.passed
+
+    def pull(self, st: IslandState) -> None:
+        c = self.ctx
+        st.rng.state = c.u("RNG")
+        st.cursor, st.individuals = c["CURSOR"], c["INDIVIDUALS"]
+        st.counters.train_steps, st.counters.evaluations = c["TRAIN_STEPS"], c["EVALUATIONS"]
+        st.fitnesses = self.pop.fit.tolist()
+        if st.hurdle is not None:
+            st.hurdle.tested, st.hurdle.passed = c["H_TESTED"], c["H_PASSED"]
+        if c["HAS_BEST"] and c.f("BEST_FIT") != self._best_seen:
+            self._best_seen = c.f("BEST_FIT")
+            st.best = (self._best_seen, self.pop.best())
+
+    def run(self, source: int, n: int) -> None:
+        """n children from `source`, growing the program capacity whenever the loop asks for it."""
+        c = self.ctx
+        while n > 0:
+            c["SOURCE"], c["COUNT"] = source, n
+            status = self._chunk(c.a.ctypes.data)
+            n -= c["DONE"]
+            if status == abi.STATUS_GROW:
+                self.pop.resize(2 * self.pop.cap)

@@ -1,0 +1,181 @@
+"""Search stage: an island's population and FEC cache as native arrays, with list-like views for Python.
+
+While the native loop drives an island, `state.programs` is a `ProgramsView` (Bytecode built on access,
+writes go to the arrays) and `state.cache` a `NativeFecCache` (the entries live in native memory). Both
+pickle as the plain objects (a list of Bytecode, a FecCache), so checkpoints and worker reports are the
+same as with the Python loop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+
+import numpy as np
+
+from azlang.backends.native import pack
+from azlang.backends.native.search_abi import Ctx
+from azlang.ir.bytecode import Bytecode
+from azlang.search.fec import FecCache
+from azlang.search.generate import freeze
+
+
+class Population:
+    """P slots of at most `cap` rows each (code int32 (P, cap, 4), data (P, cap, 3)) plus per-slot
+    probe records, the child and live-program buffers and the best-ever program."""
+
+    def __init__(self, ctx: Ctx, P: int, n_tasks: int, cap: int):
+        self.ctx, self.P, self.nt = ctx, P, n_tasks
+        self.fit = ctx.array("FIT", np.zeros(P))
+        self.sizes = ctx.array("POP_SIZES", np.zeros((P, 3), dtype=np.int64))
+        for name in ("PPART", "PSTEPS", "PVALID"):
+            ctx.array(name, np.zeros((P, n_tasks), dtype=np.int64))
+        for name in ("CH_PART", "CH_STEPS", "CH_VALID"):
+            ctx.array(name, np.zeros(n_tasks, dtype=np.int64))
+        for name in ("CH_SIZES", "LV_SIZES", "LP_SIZES", "BEST_SIZES"):
+            ctx.array(name, np.zeros(3, dtype=np.int64))
+        self.code = np.zeros((P, 0, 4), dtype=np.int32)
+        self.data = np.zeros((P, 0, 3))
+        self.resize(cap)
+
+    @property
+    def cap(self) -> int:
+        return self.code.shape[1]
+
+    def resize(self, cap: int) -> None:
+        """Room for `cap` rows per program; contents are kept."""
+        old = self.cap
+        code, data = np.zeros((self.P, cap, 4), dtype=np.int32), np.zeros((self.P, cap, 3))
+        code[:, :old], data[:, :old] = self.code, self.data
+        self.code, self.data = self.ctx.array("POP_CODE", code), self.ctx.array("POP_DATA", data)
+        for prefix in ("CH", "LV", "LP", "BEST"):  # one row more: TRADE inserts before it deletes
+            self._grow(f"{prefix}_CODE", (cap + 1, 4), np.int32)
+            self._grow(f"{prefix}_DATA", (cap + 1, 3), np.float64)
+        self.ctx.array("MARK", np.zeros(cap + 1, dtype=np.int64))
+        self.ctx["CAP"] = cap
+
+    def _grow(self, name: str, shape, dtype) -> None:
+        new, old = np.zeros(shape, dtype=dtype), self.ctx.keep.get(name)
+        if old is not None:
+            new[: len(old)] = old
+        self.ctx.array(name, new)
+
+    def get(self, i: int) -> Bytecode:
+        n = int(self.sizes[i].sum())
+        return freeze(Bytecode(self.code[i, :n].copy(), self.data[i, :n].copy(), tuple(self.sizes[i].tolist())))
+
+    def put(self, i: int, bc: Bytecode, shape, Fs) -> None:
+        """Write a program from Python (seeds, Init, immigrants): checked like any native input."""
+        code, data = pack.check_bytecode(bc, shape, Fs)
+        n = len(code)
+        if n > self.cap - 1:
+            self.resize(max(2 * self.cap, n + 1))
+        self.code[i, :n], self.data[i, :n], self.sizes[i] = code, data, bc.sizes
+        self.ctx.keep["PVALID"][i] = 0  # no probe record for it yet
+        self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], n)
+
+    def best(self) -> Bytecode:
+        sizes = tuple(self.ctx.keep["BEST_SIZES"].tolist())
+        n = sum(sizes)
+        code, data = self.ctx.keep["BEST_CODE"][:n].copy(), self.ctx.keep["BEST_DATA"][:n].copy()
+        return freeze(Bytecode(code, data, sizes))
+
+    def set_best(self, fit: float, bc: Bytecode) -> None:
+        code, data = pack.arrays(bc)
+        if len(code) > self.cap - 1:
+            self.resize(max(2 * self.cap, len(code) + 1))
+        self.ctx.keep["BEST_CODE"][: len(code)], self.ctx.keep["BEST_DATA"][: len(code)] = code, data
+        self.ctx.keep["BEST_SIZES"][:] = bc.sizes
+        self.ctx.set_f("BEST_FIT", fit)
+        self.ctx["HAS_BEST"] = 1
+
+
+class ProgramsView(Sequence):
+    """state.programs while the native loop owns the population."""
+
+    def __init__(self, pop: Population, shape, Fs):
+        self.pop, self.shape, self.Fs = pop, shape, Fs
+
+    def __len__(self) -> int:
+        return self.pop.P
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.pop.get(k) for k in range(*i.indices(self.pop.P))]
+        if not -self.pop.P <= i < self.pop.P:
+            raise IndexError(i)
+        return self.pop.get(i % self.pop.P)
+
+    def __setitem__(self, i: int, bc: Bytecode) -> None:
+        self.pop.put(i % self.pop.P, bc, self.shape, self.Fs)
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+class Cache:
+    """The native FEC cache's arrays (table, entries, LRU links, free list) in the context."""
+
+    def __init__(self, ctx: Ctx, capacity: int, forget_every: int, functions: dict[str, int]):
+        self.ctx, self.capacity, self.forget_every = ctx, capacity, forget_every
+        size = 1 << max(4, (2 * capacity - 1).bit_length())  # load factor <= 1/2
+        ctx.array("C_TABLE", np.full(size, -1, dtype=np.int64))
+        ctx["C_MASK"] = size - 1
+        for name in ("C_KEY", "C_USES", "C_PREV"):
+            ctx.array(name, np.zeros(capacity, dtype=np.int64))
+        ctx.array("C_FIT", np.zeros(capacity))
+        nxt = np.arange(1, capacity + 1, dtype=np.int64)
+        nxt[-1] = -1
+        ctx.array("C_NEXT", nxt)  # the free list: every entry, in order
+        ctx["C_HEAD"], ctx["C_TAIL"], ctx["C_FREE"], ctx["C_COUNT"] = -1, -1, 0, 0
+        ctx["C_CAPACITY"], ctx["C_FORGET"] = capacity, forget_every
+        self._import = ctypes.CFUNCTYPE(
+            None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+        )(functions["azlang_search_cache_import"])
+        self._export = ctypes.CFUNCTYPE(
+            ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+        )(functions["azlang_search_cache_export"])
+
+    def load(self, cache: FecCache) -> None:
+        keys, fits, uses = (np.ascontiguousarray(a) for a in cache.export())
+        self._import(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data, len(keys))
+        self.ctx["C_HITS"], self.ctx["C_MISSES"] = cache.hits, cache.misses
+
+    def export(self) -> FecCache:
+        n = self.ctx["C_COUNT"]
+        keys, fits, uses = np.zeros(n, dtype=np.uint64), np.zeros(n), np.zeros(n, dtype=np.int64)
+        got = self._export(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data)
+        assert got == n, "native FEC cache list and count disagree"
+        return FecCache.from_arrays(
+            self.capacity, self.forget_every, keys, fits, uses, self.ctx["C_HITS"], self.ctx["C_MISSES"]
+        )
+
+
+class NativeFecCache(FecCache):
+    """state.cache while the native loop owns it: counters read live; pickles as a plain FecCache."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Cache):
+        self._native = native
+
+    capacity = property(lambda self: self._native.capacity)
+    forget_every = property(lambda self: self._native.forget_every)
+    hits = property(lambda self: self._native.ctx["C_HITS"])
+    misses = property(lambda self: self._native.ctx["C_MISSES"])
+    entries = property(lambda self: self._native.export().entries)
+
+    def __len__(self) -> int:
+        return self._native.ctx["C_COUNT"]
+
+    def lookup(self, key):
+        raise RuntimeError("the native search loop owns this FEC cache; export() it first")
+
+    insert = lookup
+
+    def export(self):
+        return self._native.export().export()
+
+    def __reduce__(self):
+        plain = self._native.export()
+        return (FecCache.from_arrays, (plain.capacity, plain.forget_every, *plain.export(), plain.hits, plain.misses))

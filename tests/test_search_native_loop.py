@@ -1,0 +1,195 @@
+"""The native exact-mode loop (search_loop) against the Python reference loop: identical islands, sweep by sweep.
+
+For one seed and config both loops must give the same population (bytecode), fitnesses, counters (individuals,
+train steps including probe steps, evaluations, FEC hits and misses, hurdle counters), final Rng state,
+best-ever program and FEC cache contents (keys, fitnesses, use counts, in LRU order).
+"""
+
+import pickle
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from azlang.rng import Rng
+from azlang.search.config import ComponentConfig, MemoryConfig, override
+from azlang.search.experiment import run_experiment
+from azlang.search.fec import FecCache
+from azlang.search.islands import IslandJob, build_island, new_state
+from azlang.search.presets import demo_config
+from azlang.search.tasksets import build, parse_all
+
+native = pytest.importorskip("azlang.backends.native")
+pytestmark = pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+
+ALL_MUTATIONS = (
+    "alter_param",
+    "randomize_instruction",
+    "randomize_component_function",
+    "identity",
+    "insert_instruction",
+    "remove_instruction",
+    "trade_instruction",
+    "randomize_algorithm",
+)
+# constants, index sets, random sets, matrix ops and the demo's arithmetic; 0 = NO_OP
+RICH_OPS = (0, 56, 57, 58, 59, 60, 61, 62, 63, 64, 1, 2, 3, 4, 18, 23, 24, 27, 28, 31, 21, 14, 13, 19, 39, 44, 50)
+
+
+def rich(**extra):
+    """Every mutation type, size limits (and an unbounded component), random ops, small tasks."""
+    cfg = override(
+        demo_config(),
+        {
+            "evolution.population": 40,
+            "evolution.tournament": 4,
+            "evolution.mutations": ALL_MUTATIONS,
+            "evolution.mutate_prob": 0.8,
+            "tasks.search": ("linear:F4:D3:N20:V10", "teacher:F4:D1:N15:V10"),
+            "fec.num_train_examples": 5,
+            "fec.num_valid_examples": 4,
+            "fec.cache_size": 300,
+            "fec.forget_every": 3,
+            **extra,
+        },
+    )
+    return replace(
+        cfg,
+        memory=MemoryConfig(5, 4, 2),
+        setup=ComponentConfig(RICH_OPS, 4, 2, 7),
+        predict=ComponentConfig(RICH_OPS, 2, 1, 0),  # size_max unset: insertion unbounded
+        learn=ComponentConfig(RICH_OPS + (23, 23), 5, 3, 9),
+    )
+
+
+def island(cfg, loop, state=None):
+    cfg = override(cfg, {"evolution.loop": loop, "run.backend": "native"})
+    specs = parse_all(cfg.tasks.search)
+    state = state or new_state(cfg, 0, Rng(12345), len(build(specs)))
+    return build_island(IslandJob(cfg, specs, [], state))
+
+
+def run_both(cfg, sweeps):
+    out = []
+    for loop in ("python", "native"):
+        isl = island(cfg, loop)
+        with np.errstate(all="ignore"):
+            isl.init_population()
+            for _ in range(sweeps):
+                isl.sweep()
+        out.append(isl)
+    assert type(out[1]).__name__ == "NativeIsland" and type(out[0]).__name__ == "Island"
+    return out
+
+
+def assert_same(py, nat):
+    a, b = py.state, nat.state
+    assert a.rng.state == b.rng.state
+    assert (a.cursor, a.individuals) == (b.cursor, b.individuals)
+    assert (a.counters.train_steps, a.counters.evaluations) == (b.counters.train_steps, b.counters.evaluations)
+    assert a.fitnesses == b.fitnesses
+    assert list(a.programs) == list(b.programs)
+    assert a.best[0] == b.best[0] and a.best[1] == b.best[1]
+    if a.cache is not None:
+        assert (a.cache.hits, a.cache.misses) == (b.cache.hits, b.cache.misses)
+        for x, y in zip(a.cache.export(), b.cache.export()):
+            assert np.array_equal(x, y)
+    if a.hurdle is not None:
+        assert (a.hurdle.value, a.hurdle.tested, a.hurdle.passed) == (b.hurdle.value, b.hurdle.tested, b.hurdle.passed)
+
+
+def test_demo_config_identical():
+    py, nat = run_both(override(demo_config(), {"run.random_seed": 1}), 3)
+    assert_same(py, nat)
+    assert py.state.cache.hits > 0 and py.state.individuals == 4000
+
+
+def test_demo_config_from_linear_models_identical():
+    """A population of working learners: most children train on all examples (the full-evaluation path)."""
+    cfg = override(demo_config(), {"evolution.initial_population": "linear", "evolution.population": 300})
+    py, nat = run_both(cfg, 6)
+    assert_same(py, nat)
+    assert py.state.counters.train_steps > 300 * 10 * 100  # at least Init trained on everything
+
+
+@pytest.mark.parametrize("fec", [True, False])
+@pytest.mark.parametrize("budget", [True, False])
+def test_all_mutations_random_ops_fec_budget_identical(fec, budget):
+    cfg = rich(
+        **{"fec.enabled": fec, "budget.enabled": budget, "budget.baseline": "linear", "budget.threshold_factor": 3.0}
+    )
+    py, nat = run_both(cfg, 60)
+    assert_same(py, nat)
+    sizes = {bc.sizes for bc in py.state.programs}
+    assert len(sizes) > 3  # insert/remove/trade were at work
+    assert max(s[1] for s in sizes) >= 2
+
+
+def test_unbounded_insertion_grows_native_capacity():
+    cfg = rich(**{"evolution.mutations": ("insert_instruction",) * 3 + ("alter_param",), "evolution.mutate_prob": 1.0})
+    py, nat = run_both(cfg, 12)
+    assert_same(py, nat)
+    assert nat.native.pop.cap > 20  # grown from the initial capacity
+
+
+def test_hurdles_median_and_noop_initial_population_identical():
+    cfg = rich(
+        **{
+            "hurdles.enabled": True,
+            "hurdles.task_fraction": 0.5,
+            "hurdles.update_every": 7,
+            "tasks.combination": "median",
+            "evolution.initial_population": "noop",
+        }
+    )
+    cfg = override(cfg, {"tasks.search": ("linear:F4:D3:N20:V10", "teacher:F4:D2:N15:V10")})
+    py, nat = run_both(cfg, 8)
+    assert_same(py, nat)
+    assert 0 < py.state.hurdle.passed < py.state.hurdle.tested
+
+
+def test_random_search_identical():
+    py, nat = run_both(rich(**{"evolution.algorithm": "random"}), 5)
+    assert_same(py, nat)
+    assert py.candidate()[1] == nat.candidate()[1]
+
+
+def test_state_pickles_to_plain_objects_and_resumes_identically():
+    cfg = rich()
+    nat = island(cfg, "native")
+    with np.errstate(all="ignore"):
+        nat.init_population()
+        nat.sweep()
+    state = pickle.loads(pickle.dumps(nat.state))
+    assert type(state.programs) is list and type(state.cache) is FecCache
+    assert list(state.programs) == list(nat.state.programs)
+    assert state.cache.entries == nat.state.cache.entries
+    resumed = island(cfg, "native", state)
+    py = island(cfg, "python", pickle.loads(pickle.dumps(nat.state)))
+    with np.errstate(all="ignore"):
+        for isl in (py, resumed):
+            isl.sweep()
+            isl.sweep()
+    assert_same(py, resumed)
+
+
+def test_run_experiment_uses_native_loop_with_same_result():
+    base = {"stop.max_individuals": 3000, "stop.max_experiments": 1, "run.random_seed": 3, "run.progress_every": 10**9}
+    cfg = override(demo_config(), {**base, "evolution.population": 200})
+    results = [run_experiment(override(cfg, {"evolution.loop": loop})) for loop in ("python", "auto")]
+    a, b = results
+    assert (a.individuals, a.train_steps, a.search_fitness, a.select_fitness) == (
+        b.individuals,
+        b.train_steps,
+        b.search_fitness,
+        b.select_fitness,
+    )
+    assert a.text == b.text
+
+
+def test_loop_native_refuses_batched_sweeps():
+    from azlang.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        island(rich(**{"evolution.batch": 4}), "native")
+    assert type(island(rich(**{"evolution.batch": 4}), "auto")).__name__ == "Island"
