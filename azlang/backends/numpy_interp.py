@@ -266,8 +266,9 @@ def lower(program: Program, shape: MemoryShape, F: int, params: dict[str, float]
 
 
 def run_component(fns: list) -> None:
-    for fn in fns:
-        fn()
+    with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the semantics, not accidents
+        for fn in fns:
+            fn()
 
 
 def execute(program: Program, shape: MemoryShape, F: int, rng: Rng, component: str = "setup",
@@ -277,6 +278,5 @@ def execute(program: Program, shape: MemoryShape, F: int, rng: Rng, component: s
     if memory is not None:
         low.memory.s[:], low.memory.v[...], low.memory.m[...] = memory.s, memory.v, memory.m
     low.rng_box[0] = rng
-    with np.errstate(all="ignore"):
-        run_component(getattr(low, component))
+    run_component(getattr(low, component))
     return low.memory

@@ -10,14 +10,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from azlang.errors import AzError
+from azlang.cli_support import friendly, out
 from azlang.search.config import load_config, override
 from azlang.search.experiment import resume as resume_run
 from azlang.search.experiment import run_experiment
 from azlang.search.presets import demo_config
 
-out = Console()
-err = Console(stderr=True, highlight=False)
 
 
 def flag_overrides(
@@ -62,6 +60,14 @@ def flag_overrides(
     }
 
 
+def _count(x: float) -> str:
+    """Large counts in a few characters (1.12M, 200M), so the live table fits an 80-column terminal."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if x >= scale:
+            return f"{x / scale:.3g}{suffix}"
+    return f"{x:.0f}"
+
+
 class Display:
     """A rich Live table of the latest progress line; experiment results are printed above it."""
 
@@ -71,16 +77,16 @@ class Display:
 
     def _table(self) -> Table:
         t = Table(title="evolution", show_header=True)
-        for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hits", "hurdle pass", "time"):
+        for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hit", "hurdle", "time"):
             t.add_column(col, justify="right")
         p = self.last
         if p:
             pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
             t.add_row(
                 str(p["experiment"]),
-                f"{p['individuals']:,}",
-                f"{p['individuals_per_s']:,.0f}",
-                f"{p['train_steps']:,}",
+                _count(p["individuals"]),
+                _count(p["individuals_per_s"]),
+                _count(p["train_steps"]),
                 f"{p['best']:.6f}",
                 f"{p['mean']:.6f}",
                 pct(p["fec_hit_rate"]),
@@ -88,7 +94,7 @@ class Display:
                 f"{p['time']:.0f}s",
             )
             for i in p.get("per_island", []):  # several islands: one line each under the total
-                row = (f"#{i['island']}", f"{i['individuals']:,}", "", f"{i['train_steps']:,}")
+                row = (f"#{i['island']}", _count(i["individuals"]), "", _count(i["train_steps"]))
                 t.add_row(*row, f"{i['best']:.6f}", f"{i['mean']:.6f}", "", "", "", style="dim")
         return t
 
@@ -117,12 +123,26 @@ def _print_result(result) -> None:
     if result.text:
         out.print("algorithm found:")
         out.print(result.text, markup=False, highlight=False)
+        essential = _essential(result.text)
+        if essential and essential != result.text:
+            out.print("after dead-code removal (azc opt --dce):")
+            out.print(essential, markup=False, highlight=False)
     if result.run_dir:
         out.print(f"run directory: {result.run_dir}")
         if result.stopped_by == "interrupt":
             out.print(f"resume with: azc evolve --resume {result.run_dir}")
 
 
+def _essential(text: str) -> str | None:
+    """The found program without the lines that cannot influence a prediction."""
+    from azlang.passes import run_pipeline
+    from azlang.syntax import parse, print_program
+
+    program, _ = run_pipeline(parse(text, "<found>"), ["dce"])
+    return print_program(program)
+
+
+@friendly
 def evolve(
     config: Path | None = typer.Option(None, "--config", "-c", help="experiment config (TOML); default: the demo"),
     seed: list[Path] = typer.Option([], "--seed", help="seed the initial population with this .az (repeatable)"),
@@ -147,35 +167,31 @@ def evolve(
     islands: int | None = typer.Option(None, help="number of islands (the same as --workers)"),
 ) -> None:
     """Evolve an algorithm (regularized evolution, semantics section 8) and report the best one found."""
-    try:
-        display = Display(out)
-        flags = flag_overrides(
-            seed,
-            task,
-            population,
-            tournament,
-            mutate_prob,
-            max_train_steps,
-            max_individuals,
-            max_time,
-            sufficient_fitness,
-            max_experiments,
-            islands if islands is not None else workers,
-            random_seed,
-            no_fec,
-            hurdles,
-            backend,
-            executor,
-            address,
-        )
-        cfg = None if resume is not None else override(load_config(config) if config else demo_config(), flags)
-        with display.live:
-            if cfg is None:
-                result = resume_run(resume, progress=display, overrides=flags)
-            else:
-                run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
-                result = run_experiment(cfg, run_dir, progress=display)
-    except AzError as exc:
-        err.print(exc.render(), markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    display = Display(out)
+    flags = flag_overrides(
+        seed,
+        task,
+        population,
+        tournament,
+        mutate_prob,
+        max_train_steps,
+        max_individuals,
+        max_time,
+        sufficient_fitness,
+        max_experiments,
+        islands if islands is not None else workers,
+        random_seed,
+        no_fec,
+        hurdles,
+        backend,
+        executor,
+        address,
+    )
+    cfg = None if resume is not None else override(load_config(config) if config else demo_config(), flags)
+    with display.live:
+        if cfg is None:
+            result = resume_run(resume, progress=display, overrides=flags)
+        else:
+            run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
+            result = run_experiment(cfg, run_dir, progress=display)
     _print_result(result)
