@@ -103,3 +103,21 @@ def test_fmt_stdout_check_and_in_place(tmp_path):
 def test_stdlib_is_canonically_formatted():
     res = azc("fmt", "--check", *sorted(STDLIB.glob("*.az")))
     assert res.exit_code == 0, res.output
+
+
+def test_evolve_from_an_empty_seed_grows_programs(tmp_path):
+    run = tmp_path / "run"
+    res = azc("evolve", "--seed", STDLIB / "empty.az", "--population", 50, "--max-individuals", 2000,
+              "--max-experiments", 1, "--random-seed", 5, "--run-dir", run)
+    assert res.exit_code == 0, res.output
+    config = (run / "config.toml").read_text()
+    assert 'initial_population = "seeds"' in config and "insert_instruction" in config
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["individuals"] >= 2000 and summary["text"].count("\n  ") > 0  # no longer empty
+
+
+def test_evolve_bad_config_is_a_message(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[evolution]\npopulation = -3\n")
+    res = azc("evolve", "--config", bad, "--run-dir", tmp_path / "run")
+    assert res.exit_code == 1 and "evolution.population" in res.output and "Traceback" not in res.output

@@ -6,7 +6,7 @@ import pytest
 
 from azlang.errors import ConfigError
 from azlang.search.config import from_dict, load_config, override, to_toml
-from azlang.search.presets import demo_config
+from azlang.search.presets import demo_config, from_seeds_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -83,3 +83,7 @@ def test_cli_turns_library_errors_into_exit_code_one(tmp_path):
     (tmp_path / "bad.toml").write_text("[evolution]\npopulation = -1\n[tasks]\nsearch = ['linear:F4']\n")
     result = CliRunner().invoke(app, ["evolve", "--config", str(tmp_path / "bad.toml")])
     assert result.exit_code == 1 and "evolution.population" in result.output
+
+
+def test_from_empty_toml_is_the_seeds_preset():
+    assert load_config(EXAMPLES / "from_empty.toml") == from_seeds_config()

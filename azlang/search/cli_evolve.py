@@ -14,7 +14,7 @@ from azlang.cli_support import friendly, out
 from azlang.search.config import load_config, override
 from azlang.search.experiment import resume as resume_run
 from azlang.search.experiment import run_experiment
-from azlang.search.presets import demo_config
+from azlang.search.presets import demo_config, from_seeds_config
 
 
 
@@ -39,7 +39,7 @@ def flag_overrides(
 ) -> dict:
     """Command-line flags as dotted config keys (None = not given, keep the config's value)."""
     return {
-        "evolution.seeds": tuple(seed) or None,
+        "evolution.seeds": tuple(str(s) for s in seed) or None,
         "evolution.initial_population": "seeds" if seed else None,
         "tasks.search": tuple(task) or None,
         "evolution.population": population,
@@ -142,9 +142,16 @@ def _essential(text: str) -> str | None:
     return print_program(program)
 
 
+def _base_config(config: Path | None, seeds: list[Path]):
+    """The config file; without one, the paper's search from the seed programs, or else the demo."""
+    if config:
+        return load_config(config)
+    return from_seeds_config() if seeds else demo_config()
+
+
 @friendly
 def evolve(
-    config: Path | None = typer.Option(None, "--config", "-c", help="experiment config (TOML); default: the demo"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="experiment config (TOML); default: the demo, or with --seed the paper's search from those programs"),
     seed: list[Path] = typer.Option([], "--seed", help="seed the initial population with this .az (repeatable)"),
     task: list[str] = typer.Option([], "--task", "-t", help="search task spec, replaces the config's (repeatable)"),
     population: int | None = typer.Option(None, help="population size P"),
@@ -187,7 +194,7 @@ def evolve(
         executor,
         address,
     )
-    cfg = None if resume is not None else override(load_config(config) if config else demo_config(), flags)
+    cfg = None if resume is not None else override(_base_config(config, seed), flags)
     with display.live:
         if cfg is None:
             result = resume_run(resume, progress=display, overrides=flags)

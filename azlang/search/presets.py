@@ -1,4 +1,5 @@
-"""Search stage: built-in experiment presets: the reference's run_demo.sh, used when no config is given."""
+"""Search stage: built-in experiment presets: the reference's run_demo.sh (no config given), and the paper's
+search from empty programs (seed programs given on the command line, no config)."""
 
 from __future__ import annotations
 
@@ -40,4 +41,35 @@ def demo_config() -> ExperimentConfig:
         stop=StopConfig(max_train_steps=2e8, max_experiments=0, sufficient_fitness=0.9999),
         run=RunConfig(random_seed=0, workers=1, progress_every=10000),
         source="<demo preset>",
+    )
+
+
+# The paper's mutations (section 3): insert or remove an instruction, randomize a component, alter an argument.
+PAPER_MUTATIONS = ("insert_instruction", "remove_instruction", "randomize_component_function", "alter_param")
+
+
+def from_seeds_config() -> ExperimentConfig:
+    """The demo's tasks, ops and memory, grown from seed programs (e.g. empty ones) by the paper's mutations.
+
+    Components may grow to 10 / 4 / 10 instructions (size_max is one more: the reference's insert refuses at
+    size >= max - 1); equal to examples/from_empty.toml (checked by a test)."""
+    demo = demo_config()
+    return ExperimentConfig(
+        memory=demo.memory,
+        setup=ComponentConfig(DEMO_OPS, 0, size_min=0, size_max=11),
+        predict=ComponentConfig(DEMO_OPS, 0, size_min=0, size_max=5),
+        learn=ComponentConfig(DEMO_OPS, 0, size_min=0, size_max=11),
+        tasks=demo.tasks,
+        evolution=EvolutionConfig(
+            population=1000,
+            tournament=10,
+            mutate_prob=0.9,
+            mutations=PAPER_MUTATIONS,
+            initial_population="seeds",
+            seeds=("empty.az",),
+        ),
+        fec=demo.fec,
+        stop=demo.stop,
+        run=demo.run,
+        source="<from-seeds preset>",
     )

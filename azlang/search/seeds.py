@@ -39,11 +39,12 @@ def load_seeds(cfg: ExperimentConfig, gen: Generator) -> list[Program]:
         gen.check_fits(gen.model(initial, Rng(0)), f"{cfg.source}: initial model {initial!r}")
     if initial != "seeds":
         return []
+    from azlang.api import find_program
     from azlang.syntax import load
 
     programs = []
     for path in cfg.evolution.seeds:
-        p = _find(path, cfg.source)
+        p = find_program(_find(path, cfg.source))  # a file, else a stdlib program of that name
         try:
             program = load(p)
         except OSError as e:
