@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from azlang.backends import semantics as sem
-from azlang.ir.nodes import COMPONENTS, Index, MemoryShape, ParamRef, Program
+from azlang.ir.nodes import COMPONENTS, Index, Instruction, MemoryShape, Program, bind_args
 from azlang.ir.ops import NUM_OPS
 from azlang.rng import Rng
 
@@ -229,14 +229,9 @@ _K[63], _K[64] = _fill("v", "gaussian_array"), _fill("m", "gaussian_array")
 assert sorted(_K) == list(range(NUM_OPS)), "the interpreter must cover the whole op table"
 
 
-def resolve_args(args: tuple, F: int, params: dict[str, float]) -> tuple:
-    """Constants as the kernels take them: param names substituted, indices resolved for this F."""
-    out = []
-    for x in args:
-        if isinstance(x, ParamRef):
-            x = params[x.name]
-        out.append(x.resolve(F) if isinstance(x, Index) else float(x))
-    return tuple(out)
+def resolve_args(ins: Instruction, F: int, params: dict[str, float]) -> tuple:
+    """Constants as the kernels take them: params substituted, indices resolved for this F."""
+    return tuple(x.resolve(F) if isinstance(x, Index) else float(x) for x in bind_args(ins, params))
 
 
 @dataclass
@@ -258,7 +253,7 @@ def lower(program: Program, shape: MemoryShape, F: int, params: dict[str, float]
     for name in COMPONENTS:
         fns = []
         for ins in program.component(name).instructions:
-            fn = _K[ins.op](mem, box, ins.out, ins.in1, ins.in2, resolve_args(ins.args, F, values))
+            fn = _K[ins.op](mem, box, ins.out, ins.in1, ins.in2, resolve_args(ins, F, values))
             if fn is not None:
                 fns.append(fn)
         parts[name] = fns

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from azlang.ir.nodes import COMPONENTS, Component, Index, Instruction, ParamRef, Program
+from azlang.ir.nodes import COMPONENTS, Component, Index, Instruction, Program, bind_args
 from azlang.ir.ops import OPS
 
 
@@ -56,12 +56,8 @@ def resolve_index(d: float, F: int) -> int:
     return int(-d - 1.0) if d < 0 else int(np.float32(F) * np.float32(d))
 
 
-def _encode_args(args: tuple, params: dict[str, float]) -> list[float]:
-    out = []
-    for x in args:
-        if isinstance(x, ParamRef):
-            x = params[x.name]
-        out.append(encode_index(x) if isinstance(x, Index) else float(x))
+def _encode_args(ins: Instruction, params: dict[str, float]) -> list[float]:
+    out = [encode_index(x) if isinstance(x, Index) else float(x) for x in bind_args(ins, params)]
     return out + [0.0] * (3 - len(out))
 
 
@@ -70,7 +66,7 @@ def to_bytecode(program: Program, params: dict[str, float] | None = None) -> Byt
     rows, consts = [], []
     for _, _, ins in program.instructions():
         rows.append((ins.op, ins.in1, ins.in2, ins.out))
-        consts.append(_encode_args(ins.args, values))
+        consts.append(_encode_args(ins, values))
     code = np.array(rows, dtype=np.int32).reshape(-1, 4)
     data = np.array(consts, dtype=np.float64).reshape(-1, 3)
     return Bytecode(code, data, tuple(len(c) for c in program.components()))

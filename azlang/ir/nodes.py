@@ -17,6 +17,19 @@ def f32(x: float) -> float:
     return float(np.float32(x))
 
 
+def bind_args(ins: "Instruction", params: dict[str, float]) -> tuple:
+    """An instruction's constants with params substituted; float32 fields round a param's value to float32,
+    exactly as a literal in that place is rounded when it is read (so `gaussian(0, sd)` with `sd = 0.1`
+    means `gaussian(0, 0.1)`)."""
+    to32 = OPS[ins.op].float32_data
+    out = []
+    for x in ins.args:
+        if isinstance(x, ParamRef):
+            x = f32(params[x.name]) if to32 else float(params[x.name])
+        out.append(x)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Index:
     """An OP57/58 position: an integer index (same for every F) or a fraction of F (what mutation makes)."""
