@@ -112,3 +112,15 @@ def with_cache_dir(tmp_path_factory):
     old = os.environ.get("AZLANG_CACHE_DIR")
     os.environ["AZLANG_CACHE_DIR"] = str(path)
     return path, old
+
+
+def private_cache_dir(tmp_path_factory):
+    """Fixture body: a fresh object cache for a test module, the previous setting restored afterwards."""
+    import os
+
+    path, old = with_cache_dir(tmp_path_factory)
+    yield path
+    if old is None:
+        os.environ.pop("AZLANG_CACHE_DIR", None)
+    else:
+        os.environ["AZLANG_CACHE_DIR"] = old

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from native_support import diff_eval, label_task, random_program, same_bits, with_cache_dir
+from native_support import diff_eval, label_task, private_cache_dir, random_program, same_bits
 
 from azlang import evaluate as reference
 from azlang.backends import native
@@ -33,12 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module", autouse=True)
 def cache_dir(tmp_path_factory):
-    path, old = with_cache_dir(tmp_path_factory)
-    yield path
-    if old is None:
-        os.environ.pop("AZLANG_CACHE_DIR", None)
-    else:
-        os.environ["AZLANG_CACHE_DIR"] = old
+    yield from private_cache_dir(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

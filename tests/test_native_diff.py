@@ -1,11 +1,10 @@
 """Native backend: random well-typed programs give bit-identical results to the NumPy reference."""
 
-import os
 import warnings
 
 import numpy as np
 import pytest
-from native_support import diff_eval, diff_task, label_task, random_program, reference_batch, same_bits, with_cache_dir
+from native_support import diff_eval, diff_task, label_task, private_cache_dir, random_program, reference_batch, same_bits
 
 from azlang.backends import native
 from azlang.backends.native import NativeEvaluator
@@ -26,12 +25,7 @@ COUNTS = {"programs": 0}
 
 @pytest.fixture(scope="module", autouse=True)
 def cache_dir(tmp_path_factory):
-    path, old = with_cache_dir(tmp_path_factory)
-    yield path
-    if old is None:
-        os.environ.pop("AZLANG_CACHE_DIR", None)
-    else:
-        os.environ["AZLANG_CACHE_DIR"] = old
+    yield from private_cache_dir(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from azlang.rng import Rng
-from azlang.search.config import ComponentConfig, MemoryConfig, override
+from azlang.search.config import MUTATIONS, ComponentConfig, MemoryConfig, override
 from azlang.search.experiment import run_experiment
 from azlang.search.fec import FecCache
 from azlang.search.islands import IslandJob, build_island, new_state
@@ -22,16 +22,7 @@ from azlang.search.tasksets import build, parse_all
 native = pytest.importorskip("azlang.backends.native")
 pytestmark = pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
 
-ALL_MUTATIONS = (
-    "alter_param",
-    "randomize_instruction",
-    "randomize_component_function",
-    "identity",
-    "insert_instruction",
-    "remove_instruction",
-    "trade_instruction",
-    "randomize_algorithm",
-)
+ALL_MUTATIONS = MUTATIONS  # every mutation type of semantics 7.2
 # constants, index sets, random sets, matrix ops and the demo's arithmetic; 0 = NO_OP
 RICH_OPS = (0, 56, 57, 58, 59, 60, 61, 62, 63, 64, 1, 2, 3, 4, 18, 23, 24, 27, 28, 31, 21, 14, 13, 19, 39, 44, 50)
 
