@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from azlang.errors import AzError
 from azlang.search.evolution import IslandState
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 
@@ -100,6 +101,10 @@ class ProcessExecutor:
             procs.append(p)
         try:
             return self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            dead = [f"island {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if not p.is_alive()]
+            raise AzError(f"an island's worker process died: {', '.join(dead) or 'unknown'}",
+                          hint="its error is printed above; resume from the last checkpoint with --resume") from None
         finally:
             for p in procs:
                 p.join(timeout=5)
