@@ -38,6 +38,16 @@ class Bytecode:
         return (isinstance(other, Bytecode) and self.sizes == other.sizes
                 and np.array_equal(self.code, other.code) and np.array_equal(self.data, other.data))
 
+    def __reduce__(self):
+        """Pickle as raw bytes: migrations and checkpoints move thousands of programs, and two small ndarray
+        pickles per program cost several times the data itself."""
+        return _from_bytes, (self.code.astype(np.int32).tobytes(), self.data.astype(np.float64).tobytes(), self.sizes)
+
+
+def _from_bytes(code: bytes, data: bytes, sizes: tuple[int, int, int]) -> Bytecode:
+    return Bytecode(np.frombuffer(code, dtype=np.int32).reshape(-1, 4).copy(),
+                    np.frombuffer(data, dtype=np.float64).reshape(-1, 3).copy(), tuple(sizes))
+
 
 def encode_index(x: Index) -> float:
     if x.fraction:
