@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from programs import BASELINE_SHAPE, DEMO_SHAPE, demo_random, linear_sgd, nn_2la
 from azlang.backends.native import NativeEvaluator
 from azlang.evaluate import evaluate
 from azlang.ir.bytecode import to_bytecode
+from azlang.ir.nodes import Component
 from azlang.rng import Rng
 from azlang.tasks import synthetic
 from azlang.tasks.task import Task
@@ -127,7 +129,7 @@ def breakdown() -> None:
         print(f"  breakdown F=16 {name:<42} {dt / steps * 1e9:8.1f} ns/step")
     big = [scaled(synthetic.teacher(3072, 4, 2, 1, 1))]
     ev3 = NativeEvaluator(big, BASELINE_SHAPE)
-    setup = Program.of(setup=nn_2layer(3e-5).setup.instructions)
+    setup = replace(nn_2layer(3e-5), predict=Component(), learn=Component())  # Setup alone, params kept
     dt_setup, _ = median_time(lambda: ev3.evaluate(setup, rng), 3)
     dt_all, steps = median_time(lambda: ev3.evaluate(nn_2layer(3e-5), rng).train_steps, 3)
     print(f"  breakdown F=3072 setup (9.4 M Gaussian draws, libm log+cos) {dt_setup * 1e3:8.1f} ms; "

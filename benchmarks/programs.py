@@ -1,12 +1,14 @@
-"""Benchmark support: the reference's hand-built programs and demo-sized random programs."""
+"""Benchmark support: the reference's hand-built programs (the stdlib's) and demo-sized random programs."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from azlang.ir.nodes import Instruction as I
-from azlang.ir.nodes import MemoryShape, Program, f32
+from azlang.api import load
+from azlang.ir.nodes import MemoryShape, Program
 from azlang.ir.ops import OPS
+from azlang.tools.tune import with_values
 
 DEMO_SHAPE = MemoryShape(4, 3, 1)
 BASELINE_SHAPE = MemoryShape(5, 9, 2)
@@ -15,22 +17,13 @@ DEMO_SIZES = {"setup": 10, "predict": 2, "learn": 8}
 
 
 def linear_sgd(lr: float = 0.01) -> Program:
-    """Semantics 4.1 linear model: s1 = v1 . v0, SGD on v1."""
-    return Program.of(setup=[I(56, out=2, args=(lr,))], predict=[I(27, out=1, in1=1, in2=0)],
-                      learn=[I(2, out=3, in1=0, in2=1), I(3, out=3, in1=2, in2=3), I(18, out=2, in1=3, in2=0),
-                             I(23, out=1, in1=1, in2=2)])
+    """Semantics 4.1 linear model (stdlib/linear_sgd.az): s1 = v1 . v0, SGD on v1."""
+    return with_values(load("linear_sgd"), {"lr": lr})
 
 
 def nn_2layer(lr: float = 0.01, sd: float = 0.1) -> Program:
-    """Semantics 4.1 two-layer ReLU net with biases and backprop."""
-    return Program.of(
-        setup=[I(63, out=2, args=(0.0, f32(sd))), I(64, out=0, args=(0.0, f32(sd))), I(56, out=3, args=(lr,))],
-        predict=[I(31, out=3, in1=0, in2=0), I(23, out=3, in1=3, in2=1), I(48, out=4, in1=3, in2=5),
-                 I(27, out=1, in1=4, in2=2), I(1, out=1, in1=1, in2=2)],
-        learn=[I(2, out=4, in1=0, in2=1), I(3, out=4, in1=3, in2=4), I(1, out=2, in1=2, in2=4),
-               I(18, out=6, in1=4, in2=4), I(23, out=2, in1=2, in2=6), I(18, out=7, in1=4, in2=2),
-               I(16, out=8, in1=3), I(25, out=7, in1=8, in2=7), I(23, out=1, in1=1, in2=7),
-               I(28, out=1, in1=7, in2=0), I(39, out=0, in1=0, in2=1)])
+    """Semantics 4.1 two-layer ReLU net with biases and backprop (stdlib/nn_2layer.az)."""
+    return with_values(load("nn_2layer"), {"lr": lr, "init_sd_out": sd, "init_sd_hidden": sd})
 
 
 def _random_instruction(g: np.random.Generator, op: int, shape: MemoryShape) -> I:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
 
 from azlang.evaluate import EvalOptions, Evaluation, TaskResult, evaluate
 from azlang.ir.nodes import Index, Instruction, MemoryShape, Program, f32
@@ -114,8 +117,9 @@ def with_cache_dir(tmp_path_factory):
     return path, old
 
 
-def private_cache_dir(tmp_path_factory):
-    """Fixture body: a fresh object cache for a test module, the previous setting restored afterwards."""
+@pytest.fixture(scope="module", autouse=True)
+def cache_dir(tmp_path_factory):
+    """A fresh object cache for a test module (import it there), the previous setting restored afterwards."""
     import os
 
     path, old = with_cache_dir(tmp_path_factory)
@@ -124,3 +128,11 @@ def private_cache_dir(tmp_path_factory):
         os.environ.pop("AZLANG_CACHE_DIR", None)
     else:
         os.environ["AZLANG_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    """The reference's NumPy overflow chatter is semantics, not a warning worth showing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -6,12 +6,12 @@ import math
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from native_support import diff_eval, label_task, private_cache_dir, random_program, same_bits
+from native_support import diff_eval, label_task, random_program, same_bits
+from native_support import cache_dir, quiet  # noqa: F401  (autouse fixtures)
 
 from azlang import evaluate as reference
 from azlang.backends import native
@@ -30,17 +30,6 @@ SHAPE = MemoryShape(4, 3, 1)
 REC = EvalOptions(record=True)
 ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory):
-    yield from private_cache_dir(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
 
 
 def both(program, tasks, shape=SHAPE, opts=REC, seed=1):

@@ -1,20 +1,21 @@
 """Native backend: random well-typed programs give bit-identical results to the NumPy reference."""
 
-import warnings
 
 import numpy as np
 import pytest
-from native_support import diff_eval, diff_task, label_task, private_cache_dir, random_program, reference_batch, same_bits
+from native_support import diff_eval, diff_task, label_task, random_program, reference_batch, same_bits
+from native_support import cache_dir, quiet  # noqa: F401  (autouse fixtures)
 
 from azlang.backends import native
 from azlang.backends.native import NativeEvaluator
+from azlang.api import load
 from azlang.evaluate import EvalOptions, evaluate
-from azlang.ir.nodes import Instruction as I
-from azlang.ir.nodes import MemoryShape, Program
+from azlang.ir.nodes import MemoryShape
 from azlang.ir.ops import NUM_OPS
 from azlang.rng import Rng
 from azlang.tasks import synthetic
 from azlang.tasks.task import ACCURACY
+from azlang.tools.tune import with_values
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
 SHAPES = [MemoryShape(4, 3, 1), MemoryShape(5, 9, 2), MemoryShape(20, 20, 20)]
@@ -22,17 +23,6 @@ FS = [4, 16, 32, 7]
 N_PROGRAMS = {4: 300, 16: 250, 32: 120, 7: 300}
 COUNTS = {"programs": 0}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory):
-    yield from private_cache_dir(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # the reference's NumPy overflow chatter
-        yield
 
 
 def assert_batch_matches(programs, tasks, shape, opts, seed=5):
@@ -106,19 +96,8 @@ def test_probe_mode_budgets(opts):
 
 def test_learning_programs_train_to_the_end():
     """Hand-built learners run every step, so long loops and validation are compared too."""
-    from azlang.ir.nodes import f32
-
-    lin = Program.of(setup=[I(56, out=2, args=(0.01,))], predict=[I(27, out=1, in1=1, in2=0)],
-                     learn=[I(2, out=3, in1=0, in2=1), I(3, out=3, in1=2, in2=3), I(18, out=2, in1=3, in2=0),
-                            I(23, out=1, in1=1, in2=2)])
-    nn = Program.of(setup=[I(63, out=2, args=(0.0, f32(0.1))), I(64, out=0, args=(0.0, f32(0.1))),
-                           I(56, out=3, args=(0.003,))],
-                    predict=[I(31, out=3, in1=0, in2=0), I(23, out=3, in1=3, in2=1), I(48, out=4, in1=3, in2=5),
-                             I(27, out=1, in1=4, in2=2), I(1, out=1, in1=1, in2=2)],
-                    learn=[I(2, out=4, in1=0, in2=1), I(3, out=4, in1=3, in2=4), I(1, out=2, in1=2, in2=4),
-                           I(18, out=6, in1=4, in2=4), I(23, out=2, in1=2, in2=6), I(18, out=7, in1=4, in2=2),
-                           I(16, out=8, in1=3), I(25, out=7, in1=8, in2=7), I(23, out=1, in1=1, in2=7),
-                           I(28, out=1, in1=7, in2=0), I(39, out=0, in1=0, in2=1)])
+    lin = with_values(load("linear_sgd"), {"lr": 0.01})  # the reference's 4.1 models, from the stdlib
+    nn = with_values(load("nn_2layer"), {"lr": 0.003})
     tasks = [synthetic.teacher(16, 300, 100, 1, 1), synthetic.linear(16, 300, 100, 2, 2, epochs=2)]
     opts = EvalOptions(record=True)
     for prog in (lin, nn):
