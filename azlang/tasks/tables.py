@@ -151,7 +151,7 @@ def check_array(a, where: str, ndim: int) -> np.ndarray:
     bad = np.argwhere(~np.isfinite(a))
     if len(bad):
         pos = tuple(int(i) for i in bad[0])
-        raise TaskSpecError(f"{where}: the value at {pos if len(pos) > 1 else pos[0]} is {a[pos]!r} "
+        raise TaskSpecError(f"{where}: the value at {pos if len(pos) > 1 else pos[0]} is {float(a[pos])!r} "
                             f"({len(bad)} non-finite in all)", hint="drop or impute missing, NaN and infinite values")
     return a
 
