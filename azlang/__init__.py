@@ -17,6 +17,7 @@ _API = {
     "RunResult": "azlang.api",
     "EvolveResult": "azlang.evolve_api",
     "Task": "azlang.tasks.task",
+    "build_tasks": "azlang.tasks.build",
     "Program": "azlang.ir.nodes",
     "Estimator": "azlang.estimator",
     "AzError": "azlang.errors",

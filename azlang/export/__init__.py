@@ -48,7 +48,7 @@ def to_source(program: Program, to: str = "numpy", name: str | None = None, dce:
     mod = _target(to)
     target = mod.TARGET
     program = prepare(program, dce)
-    stem = Path(source or program.source or "algorithm").stem
+    stem = Path(source or program.source or name or "algorithm").stem
     name = name or codegen.class_name_of(stem)
     indent = " " * 8
     _check_names(program)
@@ -72,7 +72,7 @@ def to_source(program: Program, to: str = "numpy", name: str | None = None, dce:
         setup=bodies["setup"], predict=bodies["predict"], learn=bodies["learn"],
     )
     head = mod.HEADER.format(title=f"{name}: the azlang algorithm {stem}, exported for {to}.",
-                             source=source or program.source or "a program")
+                             source=source or program.source or "a program in memory")
     helpers = codegen.helpers_source(cls, target.runtime)
     runtime = f"\n\n# --- runtime: helpers copied from azlang/export/runtime_*.py ---\n\n{helpers}\n" if helpers else ""
     return head + cls + runtime
