@@ -183,3 +183,22 @@ def test_api_run_on_csv_spec_and_task_agree(tmp_path):
     by_spec = azlang.run("linear_sgd", [f"csv:{tmp_path}/d.csv"], backend="numpy")
     by_task = azlang.run("linear_sgd", [task], backend="numpy")
     assert by_spec.fitness == by_task.fitness > 0.5
+
+
+def test_cli_evolve_and_config_on_csv(tmp_path):
+    write_csv(tmp_path / "d.csv", n=80)
+    res = runner.invoke(app, ["evolve", "-t", f"csv:{tmp_path}/d.csv:D2", "--population", "20", "--tournament", "4",
+                              "--max-individuals", "200", "--max-experiments", "1", "--random-seed", "1",
+                              "--workers", "1", "--run-dir", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "csv:" in (tmp_path / "run" / "config.toml").read_text()
+    cfg = tmp_path / "own.toml"
+    cfg.write_text(f'[tasks]\nsearch = ["csv:{tmp_path}/d.csv:D2"]\nselect = ["csv:{tmp_path}/d.csv:S5"]\n'
+                   '[evolution]\npopulation = 20\ntournament = 4\ninitial_population = "random"\n'
+                   '[stop]\nmax_individuals = 200\n[run]\nworkers = 1\nrandom_seed = 2\n'
+                   '[memory]\nscalars = 4\nvectors = 3\nmatrices = 1\n'
+                   '[setup]\nops = [56, 2, 3]\n[predict]\nops = [27]\n[learn]\nops = [2, 3, 18, 23]\n')
+    result = azlang.evolve(cfg)
+    assert result.select_fitness is not None and len(result.experiments) == 1
+    bad = runner.invoke(app, ["evolve", "-t", f"csv:{tmp_path}/missing.csv", "--max-individuals", "10"])
+    assert bad.exit_code == 1 and "no such data file" in bad.output and "Traceback" not in bad.output

@@ -54,7 +54,8 @@ def to_source(program: Program, to: str = "numpy", name: str | None = None, dce:
     _check_names(program)
     bodies = {}
     for comp in COMPONENTS:
-        lines = [indent + format_comment(c) for c in program.component(comp).comments]
+        in_doc = comp == "setup" and not program.params  # then these comments head the class docstring
+        lines = [] if in_doc else [indent + format_comment(c) for c in program.component(comp).comments]
         header = program.component(comp).header_comment
         lines += [indent + format_comment(header)] if header else []
         body = codegen.component_body(program, comp, target, indent)
