@@ -86,3 +86,10 @@ def test_stdout_module_loads_and_matches_export_class(tmp_path):
 def test_export_errors(args, needle):
     res = runner.invoke(app, ["export", *args])
     assert res.exit_code == 1 and needle in res.output and "Traceback" not in res.output
+
+
+def test_torch_and_jax_source_needs_neither_installed():
+    script = ("import sys; sys.modules['torch'] = None; sys.modules['jax'] = None; from azlang import api; "
+              "print(all('class Nn2layer' in api.export_source('nn_2layer', t) for t in ('torch', 'jax')))")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "True"

@@ -3,15 +3,16 @@ instruction turned into one line by the target's op templates, and the runtime h
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from azlang.ir.nodes import COMPONENTS, Index, Instruction, ParamRef, Program
 from azlang.ir.ops import CONST, INDEX_SET, RANDOM
 from azlang.syntax.printer import format_comment, format_instruction
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RUNTIME_DIR = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Target:
     index_set: callable  # (dst, [index expressions], value) -> line
     random: callable  # (instruction, kind, [value expressions]) -> expression
     const: callable  # (value expression) -> expression
-    runtime: object = None  # module whose helpers may be copied
+    runtime: tuple[str, ...] = ()  # runtime_*.py files (in this package) whose helpers may be copied
     extra: dict = field(default_factory=dict)
 
 
@@ -101,8 +102,8 @@ def uses_random(program: Program) -> bool:
 def helpers_source(code: str, runtime) -> str:
     """Source of the runtime helpers `code` mentions, and of those they mention, in the runtime's order."""
     blocks: dict[str, str] = {}
-    for mod in runtime if isinstance(runtime, list | tuple) else [runtime]:
-        blocks.update(_top_level_blocks(inspect.getsource(mod)))
+    for name in runtime:  # read as text: generating torch code must not need torch installed
+        blocks.update(_top_level_blocks((RUNTIME_DIR / f"{name}.py").read_text(encoding="utf-8")))
     needed: set[str] = set()
     frontier = set(IDENT.findall(code))
     while frontier:

@@ -3,7 +3,6 @@ training as one `lax.scan` per epoch (jit-compiled), `fit_batch` over many tasks
 
 from __future__ import annotations
 
-from azlang.export import runtime_jax, runtime_py
 from azlang.export.codegen import Target, index_expr, value_expr
 
 FNS = {5: "jnp.abs", 7: "jnp.sin", 8: "jnp.cos", 9: "jnp.tan", 10: "jnp.arcsin", 11: "jnp.arccos",
@@ -45,7 +44,7 @@ TARGET = Target(
     index_set=lambda dst, idx, value: f"{dst} = {dst}.at[{', '.join(idx)}].set({value})",
     random=_random,
     const=lambda v: f"jnp.float64({v})",
-    runtime=[runtime_jax, runtime_py],
+    runtime=("runtime_jax", "runtime_py"),
 )
 
 

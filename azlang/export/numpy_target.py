@@ -3,7 +3,6 @@ matrices as float64 arrays with reductions added in index order, so predictions 
 
 from __future__ import annotations
 
-from azlang.export import runtime_numpy
 from azlang.export.codegen import Target, index_expr, value_expr
 
 SCALAR_FNS = {5: "abs", 7: "_sin", 8: "_cos", 9: "_tan", 10: "_arcsin", 11: "_arccos", 12: "_arctan", 13: "_exp",
@@ -44,7 +43,7 @@ TARGET = Target(
     index_set=lambda dst, idx, value: f"{dst}[{', '.join(idx)}] = {value}",
     random=_random,
     const=lambda v: v,
-    runtime=runtime_numpy,
+    runtime=("runtime_numpy",),
 )
 
 HEADER = '''"""{title}

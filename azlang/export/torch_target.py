@@ -3,7 +3,6 @@ with azlang within float tolerance, not bit for bit), azlang's random stream for
 
 from __future__ import annotations
 
-from azlang.export import runtime_py, runtime_torch
 from azlang.export.codegen import Target, index_expr, value_expr
 
 FNS = {5: "torch.abs", 7: "torch.sin", 8: "torch.cos", 9: "torch.tan", 10: "torch.asin", 11: "torch.acos",
@@ -46,7 +45,7 @@ TARGET = Target(
     index_set=lambda dst, idx, value: f"{dst}[{', '.join(idx)}] = {value}",
     random=_random,
     const=lambda v: f"_s({v})",
-    runtime=[runtime_torch, runtime_py],
+    runtime=("runtime_torch", "runtime_py"),
 )
 
 HEADER = '''"""{title}
