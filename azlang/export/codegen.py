@@ -58,7 +58,8 @@ def component_body(program: Program, name: str, t: Target, indent: str) -> list[
         lines += [indent + format_comment(c) for c in ins.comments]
         code = instruction_line(ins, t)
         note = format_comment(ins.trailing) if ins.trailing else f"# {format_instruction(ins)}"
-        lines.append(f"{indent}{code}  {note}")
+        line = f"{indent}{code}  {note}"
+        lines += [line] if len(line) <= 120 else [indent + note, indent + code]  # long lines: comment above
     lines += [indent + format_comment(c) for c in comp.footer]
     if not comp.instructions:
         lines.append(indent + "pass")
@@ -80,7 +81,8 @@ def carry_comments(original: Program, reduced: Program) -> Program:
             new.append(replace(ins, comments=tuple(pending) + ins.comments) if pending else ins)
             pending = []
         comp = reduced.component(name)
-        reduced = replace(reduced, **{name: replace(comp, instructions=tuple(new), footer=tuple(pending) + comp.footer)})
+        comp = replace(comp, instructions=tuple(new), footer=tuple(pending) + comp.footer)
+        reduced = replace(reduced, **{name: comp})
     return reduced
 
 

@@ -58,12 +58,13 @@ def component_epilogue(indent: str) -> list[str]:
 
 HEADER = '''"""{title}
 
-Exported by azlang (`azc export --to jax`) from {source}; depends only on JAX (and NumPy, which JAX needs; 64-bit mode is switched on, as
-azlang computes in float64). The memory is a dict of arrays (scalars 0-d, vectors (F,), matrices (F, F)) plus
-the random stream's state `rng`, threaded through pure functions: `setup(m)`, `predict_step(m)`,
-`learn_step(m)`; fit trains one jit-compiled `lax.scan` per epoch and `fit_batch` many tasks at once (vmap).
-After fit the registers are attributes (model.v1, ...). Random ops draw azlang's stream (SplitMix64) seeded by
-`seed`. Sums are XLA's, so results agree with azlang's within float64 rounding, not bit for bit.
+Exported by azlang (`azc export --to jax`) from {source}; depends only on JAX (and NumPy, which JAX
+needs; 64-bit mode is switched on, as azlang computes in float64). The memory is a dict of arrays (scalars
+0-d, vectors (F,), matrices (F, F)) plus the random stream's state `rng`, threaded through pure functions:
+`setup(m)`, `predict_step(m)`, `learn_step(m)`; fit trains one jit-compiled `lax.scan` per epoch and
+`fit_batch` many tasks at once (vmap). After fit the registers are attributes (model.v1, ...). Random ops
+draw azlang's stream (SplitMix64) seeded by `seed`. Sums are XLA's, so results agree with azlang's within
+float64 rounding, not bit for bit.
 """
 
 import jax

@@ -48,10 +48,11 @@ TARGET = Target(
 
 HEADER = '''"""{title}
 
-Exported by azlang (`azc export --to numpy`) from {source}; depends only on NumPy. Semantics are azlang's, bit for
-bit: scalars are Python floats with the C library's math, vectors (F,) and matrices (F, F) float64 arrays whose
-sums run in index order; memory starts at zero and persists; s0 is zeroed before each Predict and holds the
-label during Learn; v0 holds the features. The registers are attributes (model.v1, ...) after fit.
+Exported by azlang (`azc export --to numpy`) from {source}; depends only on NumPy. Semantics
+are azlang's, bit for bit: scalars are Python floats with the C library's math, vectors (F,) and matrices
+(F, F) float64 arrays whose sums run in index order; memory starts at zero and persists; s0 is zeroed before
+each Predict and holds the label during Learn; v0 holds the features. The registers are attributes
+(model.v1, ...) after fit.
 """
 
 import math

@@ -63,7 +63,7 @@ def read_csv(path: str | Path, label: str | None = None) -> Table:
         if len(cells) != width:
             raise TaskSpecError(f"row has {len(cells)} columns, the file's first row has {width}",
                                 loc=Loc(str(path), line, 1), hint="every row needs the same number of columns")
-        for c, cell in enumerate(cells):
+        for c in range(width):
             data[r, c] = _cell(path, line, cells, c, header)
     names = header or tuple(f"column {c}" for c in range(width))
     keep = [c for c in range(width) if c != label_col]
