@@ -127,8 +127,9 @@ class {name}:
         later epoch a seeded shuffle of the previous); eval_set is predicted after every epoch, as azlang's
         validation does. Training predictions go to train_predictions_, eval passes to eval_predictions_."""
         X, y = jnp.asarray(X, dtype=jnp.float64), jnp.asarray(y, dtype=jnp.float64).reshape(-1)
+        self._jit = None  # params and classification are read (and compiled in) from here on
         m = self.setup(self.init_memory(X.shape[1]))
-        epoch = jax.jit(lambda m, X, y: jax.lax.scan(self._train, m, (X, y)))
+        epoch = self._compiled("train")
         train, self.eval_predictions_ = [], []
         for order in _epoch_orders(len(y), epochs, data_seed):
             order = jnp.asarray(order)
@@ -149,6 +150,7 @@ class {name}:
         if seeds is None:
             seeds = [self.seed + i for i in range(Xs.shape[0])]
         seeds = jnp.asarray(seeds, dtype=jnp.uint64)
+        self._jit = None
         m, p = jax.jit(jax.vmap(lambda X, y, s: self.fit_memory(X, y, s)))(Xs, ys, seeds)
         self.train_predictions_ = p
         self._store(m)
@@ -169,9 +171,16 @@ class {name}:
     def decision_function(self, X):
         """s1 after Predict, per example in order (memory carries over from one example to the next)."""
         X = jnp.asarray(X, dtype=jnp.float64)
-        m, p = jax.jit(lambda m, X: jax.lax.scan(self._predict, m, X))(self.memory_, X)
+        m, p = self._compiled("predict")(self.memory_, X)
         self._store(m)
         return p
+
+    def _compiled(self, name):
+        """jit-compiled scans over examples, made once per fit."""
+        if getattr(self, "_jit", None) is None:
+            self._jit = {{"train": jax.jit(lambda m, X, y: jax.lax.scan(self._train, m, (X, y))),
+                         "predict": jax.jit(lambda m, X: jax.lax.scan(self._predict, m, X))}}
+        return self._jit[name]
 
     def predict_proba(self, X):
         """Probability of class 1: sigmoid(s1)."""
