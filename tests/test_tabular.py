@@ -202,3 +202,11 @@ def test_cli_evolve_and_config_on_csv(tmp_path):
     assert result.select_fitness is not None and len(result.experiments) == 1
     bad = runner.invoke(app, ["evolve", "-t", f"csv:{tmp_path}/missing.csv", "--max-individuals", "10"])
     assert bad.exit_code == 1 and "no such data file" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("text,needle", [("csv:", "needs a file after csv:"), ("npz", "needs a file after npz:"),
+                                         ("csv:d.csv:F0", "F must be at least 1"),
+                                         ("tsv:d.tsv", "known: linear")])
+def test_file_spec_syntax_errors(text, needle):
+    with pytest.raises(TaskSpecError, match=re.escape(needle)):
+        parse_spec(text)
