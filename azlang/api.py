@@ -1,4 +1,5 @@
-"""API stage: what the CLI and users call. Loads, formats, checks and runs programs; never prints or exits."""
+"""API stage: what the CLI and users call. Loads, formats, checks, runs, evolves and exports programs; never
+prints or exits. The documented surface is re-exported lazily by `azlang` (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def read_source(path: str | Path) -> str:
 
 
 def parse(text: str, filename: str = "<string>") -> Program:
+    """Parse and verify `.az` source text."""
     from azlang.syntax import parse as _parse
 
     return _parse(text, filename)
@@ -116,23 +118,37 @@ class RunResult:
                 "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness)}
                           for t in self.tasks]}
 
+    def _repr_html_(self) -> str:
+        from azlang.reprs import run_html
+
+        return run_html(self)
+
+    def __rich__(self):
+        from azlang.reprs import run_table
+
+        return run_table(self)
+
 
 def _json_float(x: float):
     return x if math.isfinite(x) else None
 
 
-def run(program: Program, task_specs: list[str], params: dict[str, float] | None = None, seed: int = 1,
+def run(program: Program | str | Path, task_specs, params: dict[str, float] | None = None, seed: int = 1,
         max_abs_error: float = DEFAULT_MAX_ABS_ERROR, backend: str = "auto", data_dir: str | None = None,
         shape: MemoryShape | None = None, mode: str = MEAN) -> RunResult:
-    """Evaluate a program on the tasks of every spec; the combined fitness is over all tasks (mean default)."""
+    """Evaluate a program (or a path / stdlib name) on tasks: spec strings (`linear:F4:D10`, `csv:data.csv`) and
+    Task objects (`Task.from_arrays`); the combined fitness is over all tasks (mean default)."""
+    if isinstance(program, str | Path):
+        program = load(program)
+    if isinstance(task_specs, str) or not isinstance(task_specs, list | tuple):
+        task_specs = [task_specs]
     if not task_specs:
         raise ConfigError("no task given", hint="add --task, e.g. --task linear:F4:D10")
     params = params or {}
     check_params(program, params)
     shape = _memory(program, shape)
-    specs = [parse_spec(s) for s in task_specs]
     evaluate = choose_backend(backend)
-    tasks = [(spec.text, t) for spec in specs for t in build_tasks(spec, data_dir)]
+    tasks = [t for item in task_specs for t in _tasks_of(item, data_dir)]
     for F in sorted({t.F for _, t in tasks}):
         verify(program, shape, F)  # absolute indices must exist at every task's feature size
     result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
@@ -140,6 +156,56 @@ def run(program: Program, task_specs: list[str], params: dict[str, float] | None
     rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps) for (spec, t), r in zip(tasks, result.tasks)]
     name = "numpy" if evaluate is evaluate_numpy else "native"
     return RunResult(result.fitness, rows, name)
+
+
+def _tasks_of(item, data_dir):
+    from azlang.tasks.task import Task
+
+    if isinstance(item, Task):
+        return [(item.name, item)]
+    if not isinstance(item, str):
+        raise ConfigError(f"a task must be a spec string or a Task, not {type(item).__name__}")
+    spec = parse_spec(item)
+    return [(spec.text, t) for t in build_tasks(spec, data_dir)]
+
+
+def with_params(program: Program, params: dict[str, float] | None) -> Program:
+    """The program with some params' default values changed."""
+    from dataclasses import replace
+
+    if not params:
+        return program
+    check_params(program, params)
+    return replace(program, params=tuple(replace(p, value=float(params.get(p.name, p.value)))
+                                         for p in program.params))
+
+
+def export_source(program: Program | str | Path, to: str = "numpy", params: dict[str, float] | None = None,
+                  name: str | None = None, dce: bool = True) -> str:
+    """The program as a standalone module for numpy (bit-identical to azlang), torch or jax (azlang.export)."""
+    from azlang import export
+
+    source = str(program) if isinstance(program, str | Path) else None
+    if source is not None:
+        program = load(program)
+    return export.to_source(with_params(program, params), to, name, dce, source=source)
+
+
+def export_class(program: Program | str | Path, to: str = "numpy", params: dict[str, float] | None = None,
+                 name: str | None = None, dce: bool = True) -> type:
+    """The exported class, loaded in memory: `export_class("linear_sgd")(lr=0.05).fit(X, y).predict(X2)`."""
+    from azlang import export
+
+    if isinstance(program, str | Path):
+        program = load(program)
+    return export.to_class(with_params(program, params), to, name, dce)
+
+
+def evolve(config=None, **kwargs):
+    """Regularized evolution: azlang.evolve_api.evolve (config or keyword settings, tasks=, progress=)."""
+    from azlang.evolve_api import evolve as _evolve
+
+    return _evolve(config, **kwargs)
 
 
 def _memory(program: Program, shape: MemoryShape | None) -> MemoryShape:

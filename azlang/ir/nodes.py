@@ -173,3 +173,14 @@ class Program:
 
     def size(self) -> int:
         return sum(len(c) for c in self.components())
+
+    def __str__(self) -> str:
+        """The program as `.az` source (canonical form, comments kept)."""
+        from azlang.syntax.printer import print_program
+
+        return print_program(self)
+
+    def _repr_html_(self) -> str:
+        from azlang.reprs import program_html
+
+        return program_html(self)

@@ -71,4 +71,4 @@ def _unit(spec: TaskSpec, data_dir: str | None) -> list[Task]:
 
 
 # Dataset-backed families register themselves on import (kept last: they import `register` from here).
-from azlang.tasks import projected  # noqa: E402,F401
+from azlang.tasks import projected, tabular  # noqa: E402,F401

@@ -10,6 +10,7 @@ from azlang.errors import TaskSpecError
 SYNTHETIC = ("linear", "affine", "teacher", "zeros", "ones", "increment")
 DATASETS = ("cifar", "mnist", "fashion")
 PARTS = ("search", "select", "all")
+FILES = ("csv", "npz")  # own data: `csv:PATH[:OPTION...]`, options also KEY=VALUE (azlang/tasks/tabular.py)
 
 # Reference default seed lists (semantics 11.2); beyond their end, seeds continue at previous + 1.
 DEFAULT_PARAM_SEEDS = (1001, 1012, 1010, 1000, 1006, 1008, 1007, 1003)
@@ -38,6 +39,8 @@ class TaskSpec:
     increment: float = 1.0
     test: bool = False
     eval_type: str | None = None  # forced "rms" / "accuracy"
+    path: str | None = None  # csv / npz: the data file
+    extra: tuple[tuple[str, str], ...] = ()  # csv / npz: KEY=VALUE options and words such as raw
 
     @property
     def is_synthetic(self) -> bool:
@@ -69,9 +72,11 @@ def parse_spec(text: str) -> TaskSpec:
     """Parse `linear:F4:D10`, `cifar:3v5:F16`, `mnist:select:F16:D100`, ... or raise TaskSpecError."""
     fields = [f.strip() for f in text.strip().split(":")]
     dataset = fields[0].lower()
+    if dataset in FILES:
+        return _parse_file_spec(text, dataset, fields[1:])
     if dataset not in SYNTHETIC + DATASETS:
         raise TaskSpecError(f"unknown dataset {dataset!r} in task spec {text!r}",
-                            hint=f"known: {', '.join(SYNTHETIC + DATASETS)}")
+                            hint=f"known: {', '.join(SYNTHETIC + DATASETS + FILES)}")
     part, options = None, fields[1:]
     if dataset in DATASETS:
         if not options or not (_PAIR.match(options[0]) or options[0] in PARTS):
@@ -83,6 +88,23 @@ def parse_spec(text: str) -> TaskSpec:
     for opt in options:
         _apply_option(text, opt, values)
     spec = TaskSpec(text=text, dataset=dataset, part=part, **values)
+    _check(spec)
+    return spec
+
+
+def _parse_file_spec(text: str, dataset: str, options: list[str]) -> TaskSpec:
+    """`csv:PATH[:OPTION...]`: the standard options plus KEY=VALUE ones and words (checked by the builder)."""
+    if not options or not options[0]:
+        raise TaskSpecError(f"task spec {text!r} needs a file after {dataset}:", hint=f"e.g. {dataset}:data.{dataset}")
+    values: dict = {}
+    extra = []
+    for opt in options[1:]:
+        key, sep, value = opt.partition("=")
+        if sep or (opt.lower() not in ("test", "acc", "accuracy", "rms") and not _OPTION.match(opt)):
+            extra.append((key.strip().lower(), value.strip()))
+        else:
+            _apply_option(text, opt, values)
+    spec = TaskSpec(text=text, dataset=dataset, path=options[0], extra=tuple(extra), **values)
     _check(spec)
     return spec
 

@@ -36,6 +36,7 @@ class Task:
     data_seed: int = 0
     param_seed: int = 0
     orders: np.ndarray = field(default=None, repr=False)
+    transform: object = field(default=None, repr=False)  # own data: what was done to the features (tabular.py)
 
     def __post_init__(self):
         for name in ("train_x", "valid_x"):
@@ -46,6 +47,15 @@ class Task:
             self.orders = epoch_orders(len(self.train_y), self.epochs, self.data_seed)
         if len(self.train_y) < 1 or len(self.valid_y) < 1:
             raise ValueError(f"task {self.name}: needs at least one training and one validation example")
+
+    @classmethod
+    def from_arrays(cls, X_train, y_train, X_valid=None, y_valid=None, kind: str | None = None, **options) -> Task:
+        """A task from arrays: kind "regression" or "classification" (0/1 labels; default: classification when
+        every label is 0 or 1). Without X_valid the rows are split (`valid_fraction`, `seed`); options `name`,
+        `epochs`, `F` (projection), `standardize` as for csv/npz specs (azlang/tasks/tabular.py)."""
+        from azlang.tasks.tabular import from_arrays
+
+        return from_arrays(X_train, y_train, X_valid, y_valid, kind, **options)
 
     @property
     def F(self) -> int:
