@@ -44,6 +44,9 @@ from azlang.syntax.operands import (
 from azlang.syntax.values import reg_operand, value_arg
 
 
+MAX_INDEX = 2**31 - 1  # a position in a vector or matrix row; the bytecode holds it exactly, F is far smaller
+
+
 @dataclass
 class Scope:
     """What resolving names needs: the file (for locations) and the params declared so far."""
@@ -280,6 +283,9 @@ def _index(node) -> Index:
     if node.negative:
         raise ParseError("an index cannot be negative", node.loc)
     if is_integer_text(node.text):
+        if len(node.text) > len(str(MAX_INDEX)) or int(node.text) > MAX_INDEX:
+            raise ParseError(f"index {node.text[:20]}{'...' if len(node.text) > 20 else ''} is too large", node.loc,
+                             hint=f"an element index lies below F; indices above {MAX_INDEX} address nothing")
         return Index(int(node.text), fraction=False)
     value = node.float32
     if value >= 1.0:
