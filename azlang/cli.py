@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import typer
 
 from azlang.cli_format import CONTEXT, AzCommand, group_class
-from azlang.cli_support import deprecated_alias, err, friendly, out
+from azlang.cli_support import deprecated_alias, err, friendly, out, print_table
 
 # Commands imported on first use: name -> ("module:function or Typer", help, examples).
 LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {}
@@ -63,10 +63,10 @@ def run(
                                     help="override a param (repeatable)"),
     random_seed: int = typer.Option(1, "--random-seed",
                                     help="seed of the random stream the program's random ops draw from"),
-    seed: Optional[int] = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
+    seed: int | None = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
     max_abs_error: float = typer.Option(100.0, help="a prediction error above this stops the evaluation"),
     backend: Backend = typer.Option("auto", help="native when available (auto), native or numpy"),
-    data_dir: Optional[str] = typer.Option(None, metavar="PATH",
+    data_dir: str | None = typer.Option(None, metavar="PATH",
                                            help="dataset root (default: $AZLANG_DATA, else the cache)"),
     median: bool = typer.Option(False, "--median", help="combine tasks by the (upper) median instead of the mean"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
@@ -85,14 +85,14 @@ def run(
     if as_json:
         print(json.dumps(result.to_json()))
         return
-    table = Table(title=f"{algo} ({result.backend} backend)")
+    table = Table()
     for col, justify in (("task", "left"), ("spec", "left"), ("fitness", "right"), ("train steps", "right")):
         table.add_column(col, justify=justify)
     for t in result.tasks:
         table.add_row(t.name, t.spec, f"{t.fitness:.6f}", str(t.train_steps))
     table.add_section()
     table.add_row("combined", "median" if median else "mean", f"[bold]{result.fitness:.6f}[/bold]", "")
-    out.print(table)
+    print_table(out, table, f"{algo} ({result.backend} backend)")
 
 
 @app.command(cls=AzCommand, epilog="azc check my.az stdlib/nn_2layer.az")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from typing import ClassVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -80,7 +81,7 @@ class AzCommand(TyperCommand):
 class AzGroup(TyperGroup):
     """The `azc` group: AzCommand help for itself, and commands registered by name, imported when first used."""
 
-    lazy: dict[str, tuple[str, str, str | None]] = {}  # name -> ("module:attribute", help, examples)
+    lazy: ClassVar[dict[str, tuple[str, str, str | None]]] = {}  # name -> ("module:attribute", help, examples)
 
     def list_commands(self, ctx) -> list[str]:
         return [*self.commands, *(n for n in self.lazy if n not in self.commands)]

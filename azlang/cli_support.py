@@ -116,7 +116,7 @@ def check_output_path(path: Path, option: str) -> Path:
         limit_name, limit_path = 255, 4096
     long_part = next((p for p in path.parts if len(os.fsencode(p)) > limit_name), None)
     if long_part is not None or len(os.fsencode(str(path.absolute()))) >= limit_path:
-        what = f"a name of {len(os.fsencode(long_part))} bytes" if long_part else "a path too long"
+        what = f"a name too long ({len(os.fsencode(long_part))} bytes)" if long_part else "a path too long"
         raise ConfigError(f"{option} {_short(path)}: {what} for this file system",
                           hint=f"names up to {limit_name} bytes, paths up to {limit_path}")
     try:
@@ -151,3 +151,9 @@ def deprecated_alias(old: str, old_value, new: str, new_value):
         return new_value
     err.print(f"note: {old} is deprecated here; it is now {new}", markup=False)
     return old_value
+
+
+def print_table(console, table, title: str) -> None:
+    """A title line, then the table: a rich table title wraps at the table's width, and titles hold paths."""
+    console.print(title, markup=False, soft_wrap=True, style="bold")
+    console.print(table)

@@ -8,11 +8,11 @@ work is done, so a typo in `-o` never costs a tuning run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import typer
 
-from azlang.cli_support import check_output_path, deprecated_alias, err, friendly, out, write_output
+from azlang.cli_support import check_output_path, deprecated_alias, err, friendly, out, print_table, write_output
 from azlang.errors import ConfigError
 
 
@@ -58,22 +58,22 @@ def _features(features: int | None, file: Path) -> int:
 @friendly
 def opt(
     file: Path = typer.Argument(..., metavar="FILE", help="the .az program"),
-    passes: Optional[str] = typer.Option(None, "--passes", metavar="PASS,...",
+    passes: str | None = typer.Option(None, "--passes", metavar="PASS,...",
                                          help="comma-separated passes, run in order: dce, canon, fold, decouple"),
     dce: bool = typer.Option(False, "--dce", help="append dce: remove what cannot influence a prediction"),
     canon: bool = typer.Option(False, "--canon", help="append canon: canonical names and order"),
     fold: bool = typer.Option(False, "--fold", help="append fold: constant folding"),
     decouple: bool = typer.Option(False, "--decouple", help="append decouple: constants become params"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="PATH", help="write here, not stdout"),
+    output: Path | None = typer.Option(None, "-o", "--output", metavar="PATH", help="write here, not stdout"),
     in_place: bool = typer.Option(False, "--in-place", "-i", help="overwrite FILE"),
     stats: bool = typer.Option(False, "--stats", help="say what each pass removed or changed (stderr)"),
     random_policy: Literal["keep", "drop"] = typer.Option("keep", "--random",
                                                           help="dead random draws: keep (exact) or drop"),
-    features: Optional[int] = typer.Option(None, "--features", "-F", metavar="F",
+    features: int | None = typer.Option(None, "--features", "-F", metavar="F",
                                            help="F at which decouple estimates expected values "
                                                 "[default: the F the program was evolved at]"),
     random_seed: int = typer.Option(0, "--random-seed", help="seed for decouple's sampling of Setup"),
-    seed: Optional[int] = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
+    seed: int | None = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
 ):
     """Run IR passes over a program and print (or write) the result."""
     from azlang.passes import PassOptions, run_pipeline
@@ -98,7 +98,7 @@ def opt(
 def _print_stats(report) -> None:
     from rich.table import Table
 
-    table = Table(title="passes")
+    table = Table()
     for col in ("pass", "before", "after", "removed", "changed", "params added"):
         table.add_column(col, justify="left" if col == "pass" else "right")
     for s in report.passes:
@@ -112,13 +112,13 @@ def tune(
     task: list[str] = typer.Option(..., "--task", "-t", metavar="SPEC", help="task spec (repeatable)"),
     trials: int = typer.Option(100, "--trials", "-n", help="random trials besides the program's own values"),
     random_seed: int = typer.Option(0, "--random-seed", help="seed of the trial values"),
-    seed: Optional[int] = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
+    seed: int | None = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
     eval_random_seed: int = typer.Option(1, "--eval-random-seed",
                                          help="seed of the random stream every trial's evaluation uses"),
-    eval_seed: Optional[int] = typer.Option(None, "--eval-seed", hidden=True, help="deprecated"),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="processes [default: all cores]"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="PATH", help="write the tuned program"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", metavar="PATH", help="dataset root"),
+    eval_seed: int | None = typer.Option(None, "--eval-seed", hidden=True, help="deprecated"),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="processes [default: all cores]"),
+    output: Path | None = typer.Option(None, "-o", "--output", metavar="PATH", help="write the tuned program"),
+    data_dir: str | None = typer.Option(None, "--data-dir", metavar="PATH", help="dataset root"),
 ):
     """Random search over the params (each scaled by a log-uniform factor in [0.001, 1000])."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -138,14 +138,14 @@ def tune(
         job = bar.add_task("trials", total=trials + 1)
         result = run_tune(program, task, trials, random_seed, workers, eval_random_seed, data_dir=data_dir,
                           progress=lambda done, total: bar.update(job, completed=done))
-    table = Table(title=f"{file}: best of {trials} trials")
+    table = Table()
     for col in ("param", "default", "best"):
         table.add_column(col, justify="left" if col == "param" else "right")
     for name, value in result.best.values.items():
         table.add_row(name, f"{result.baseline.values[name]:.6g}", f"{value:.6g}")
     table.add_section()
     table.add_row("fitness", f"{result.baseline.fitness:.6f}", f"[bold]{result.best.fitness:.6f}[/bold]")
-    err.print(table)
+    print_table(err, table, f"{file}: best of {trials} trials")
     if output is not None:
         _emit(print_program(with_values(program, result.best.values)), output)
 
@@ -157,8 +157,8 @@ def ablate(
     group: list[str] = typer.Option([], "--group", "-g", metavar="LINES",
                                     help="lines knocked out together: 12-14 or learn:2-4 (repeatable)"),
     random_seed: int = typer.Option(1, "--random-seed", help="seed of the random stream every evaluation uses"),
-    seed: Optional[int] = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", metavar="PATH", help="dataset root"),
+    seed: int | None = typer.Option(None, "--seed", hidden=True, help="deprecated: --random-seed"),
+    data_dir: str | None = typer.Option(None, "--data-dir", metavar="PATH", help="dataset root"),
 ):
     """Knock out each instruction (or each --group) and report the fitness change, most harmful first."""
     from rich.table import Table
@@ -172,19 +172,19 @@ def ablate(
     program = _load(file)
     groups = [(g, parse_group(program, g)) for g in group] or None
     result = run_ablate(program, build_collection(task, data_dir), groups, random_seed)
-    table = Table(title=f"{file}: baseline fitness {result.baseline:.6f}")
+    table = Table()
     for col in ("removed", "lines", "fitness", "change"):
         table.add_column(col, justify="right" if col in ("fitness", "change") else "left")
     for row in result.rows:
         style = "red" if row.delta < 0 else ("green" if row.delta > 0 else "dim")
         table.add_row(row.name, "; ".join(row.lines), f"{row.fitness:.6f}", Text(f"{row.delta:+.6f}", style=style))
-    out.print(table)
+    print_table(out, table, f"{file}: baseline fitness {result.baseline:.6f}")
 
 
 @friendly
 def show(
     file: Path = typer.Argument(..., metavar="FILE", help="the .az program"),
-    dot: Optional[Path] = typer.Option(None, "--dot", metavar="PATH", help="also write the dataflow as Graphviz"),
+    dot: Path | None = typer.Option(None, "--dot", metavar="PATH", help="also write the dataflow as Graphviz"),
 ):
     """The program with dead lines dimmed and, per line, where the values it reads come from."""
     from rich.table import Table
@@ -196,8 +196,7 @@ def show(
         check_output_path(dot, "--dot")
     program = _load(file)
     shown = analyse(program)
-    table = Table(title=f"{file}: {shown.live_count} of {len(shown.lines)} lines feed the prediction",
-                  box=None, show_header=True)
+    table = Table(box=None, show_header=True)
     for col in ("", "instruction", "reads from"):
         table.add_column(col)
     current = None
@@ -208,7 +207,7 @@ def show(
         style = "" if line.live else ("dim italic" if line.kept else "dim")
         reads = ", ".join(f"{reg}<-{'|'.join(d) or '0'}" for reg, d in line.sources)
         table.add_row(Text(line.label, style="dim"), Text("  " + line.text, style=style), Text(reads, style=style))
-    out.print(table)
+    print_table(out, table, f"{file}: {shown.live_count} of {len(shown.lines)} lines feed the prediction")
     out.print(f"prediction s1 <- {', '.join(shown.prediction) or 'nothing (s1 stays 0)'}", markup=False)
     if dot is not None:
         _emit(to_dot(program), dot)

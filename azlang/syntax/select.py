@@ -43,7 +43,6 @@ from azlang.syntax.operands import (
 )
 from azlang.syntax.values import reg_operand, value_arg
 
-
 MAX_INDEX = 2**31 - 1  # a position in a vector or matrix row; the bytecode holds it exactly, F is far smaller
 
 
@@ -197,7 +196,7 @@ def _drop_fixed_extra(name: str, call: Call, scope: Scope) -> tuple:
         return args
     extra = args[-1]
     if not (isinstance(extra, Num) and extra.double == fixed):
-        hint = f"the op fixes its value at 0 (semantics section 3.5); write {name}(x) or {name}(x, {fixed!r})"
+        hint = f"the op fixes its value at 0 (docs/ops.md); write {name}(x) or {name}(x, {fixed!r})"
         raise VerifyError(f"the last argument of {name} must be {fixed!r}", extra.loc, hint=hint)
     return args[:-1]
 
