@@ -23,7 +23,10 @@ BACKENDS = ("auto", "native", "numpy")
 def find_program(path: str | Path) -> Path:
     """A path as given, else a stdlib program of that name (`linear_sgd`, `stdlib/nn_2layer.az`)."""
     path = Path(path)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a name too long to look up: reading it says so
         return path
     name = path.name if path.suffix == ".az" else path.name + ".az"
     try:
@@ -33,12 +36,16 @@ def find_program(path: str | Path) -> Path:
 
 
 def read_source(path: str | Path) -> str:
+    """A program's text, UTF-8 whatever the locale; line ends arrive as \n (text mode), as the parser counts them."""
     try:
-        return find_program(path).read_text()
+        return find_program(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AzError(f"no such file: {path}", hint=f"stdlib programs: {', '.join(list_resources('stdlib'))}") from None
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise AzError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise AzError(f"cannot read {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+                      hint="save the program as UTF-8") from None
+    except OSError as exc:  # a folder, no permission, a name too long...
+        raise AzError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def parse(text: str, filename: str = "<string>") -> Program:
