@@ -8,6 +8,7 @@ their own help is asked for, so that `azc --help` and `azc check` do not pay for
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import re
 from typing import ClassVar
@@ -90,6 +91,17 @@ class AzGroup(TyperGroup):
         if name not in self.commands and name in self.lazy:
             self.commands[name] = _load(name, *self.lazy[name])
         return self.commands.get(name)
+
+    def resolve_command(self, ctx, args):
+        from typer._click.exceptions import UsageError
+
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:  # typer suggests only among loaded commands; suggest among all of them
+            matches = difflib.get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, matches))}?"
+            raise
 
     collect_usage_pieces = TyperGroup.collect_usage_pieces
     format_options = AzCommand.format_options

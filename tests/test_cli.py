@@ -87,8 +87,9 @@ def test_check_reports_file_line_col_caret_and_exit_1(tmp_path, text, line, col,
 
 
 def test_check_ok_lists_memory():
-    res = azc("check", STDLIB / "nn_2layer.az")
-    assert res.exit_code == 0 and "memory S/V/M 5/9/2" in res.output
+    # one unwrapped line whatever the terminal width and the checkout's path length (issue 11, item 10)
+    res = runner.invoke(app, ["check", str(STDLIB / "nn_2layer.az")], env={"COLUMNS": "20"})
+    assert res.exit_code == 0 and res.output.count("\n") == 1 and "memory S/V/M 5/9/2" in res.output
 
 
 MESSY = "param lr=0.5\ndef Setup():\n    s2=lr   # rate\ndef Predict():\n s1 = dot(v1,v0)\ndef Learn():\n  v1 = v1 * s2\n"

@@ -265,6 +265,11 @@ def test_importing_the_cli_starts_no_threads():
     assert out.strip() == "1"
 
 
+def test_misspelled_commands_get_suggestions_among_lazy_ones_too():
+    res = azc("evolv")
+    assert res.exit_code == 2 and "Did you mean 'evolve'?" in res.output
+
+
 def test_lazy_commands_resolve():
     # every registered name imports and builds (a typo in "module:function" would only show when run)
     for name in LAZY_COMMANDS:
