@@ -134,6 +134,16 @@ def test_tables_are_not_wrapped_when_piped(tmp_path):
     assert any(str(long_name) in line for line in res.output.splitlines())
 
 
+def test_evolve_summary_lines_are_whole_when_piped(tmp_path):
+    run = tmp_path.joinpath(*["a_long_run_directory_name"] * 4)
+    res = azc("evolve", "--population", 50, "--max-individuals", 1000, "--max-experiments", 1, "--random-seed", 5,
+              "--run-dir", run, env={"COLUMNS": "40"})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert any(line.startswith("stopped by: max_experiments; ") for line in lines), res.stdout
+    assert f"run directory: {run}" in lines
+
+
 def test_errors_are_not_wrapped(tmp_path):
     bad = tmp_path.joinpath(*["folder_with_a_long_name"] * 5)
     bad.mkdir(parents=True)
