@@ -30,7 +30,8 @@ def _env(tree: Path) -> dict[str, str]:
 
 def once(tree: Path, args: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "azlang.cli", *args], cwd=ROOT, env=_env(tree),
+    # cwd = the tree: `python -m` puts it first on sys.path, ahead of any installed (editable) azlang
+    subprocess.run([sys.executable, "-m", "azlang.cli", *args], cwd=tree, env=_env(tree),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return time.perf_counter() - start
 
@@ -39,7 +40,7 @@ def heavy_modules(tree: Path) -> list[str]:
     code = ("import sys\nfrom typer.testing import CliRunner\nfrom azlang.cli import app\n"
             "CliRunner().invoke(app, ['--help'])\n"
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(tree), capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), capture_output=True, text=True)
     return [m for m in out.stdout.split() if m in ("numpy", "llvmlite", "lark", "rich", "multiprocessing")]
 
 
