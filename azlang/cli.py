@@ -78,7 +78,11 @@ def run(
 
     from azlang import api
 
+    from azlang.errors import ConfigError
+
     random_seed = deprecated_alias("--seed", seed, "--random-seed", random_seed)
+    if not max_abs_error > 0:  # NaN too: no error would ever exceed it
+        raise ConfigError(f"--max-abs-error {max_abs_error}: must be a positive number", hint="the default is 100")
     program = api.load(algo)
     result = api.run(program, task, api.parse_param_overrides(param), random_seed, max_abs_error, backend,
                      data_dir, mode="median" if median else "mean")

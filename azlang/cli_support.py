@@ -95,6 +95,9 @@ def friendly(fn=None, *, interrupted: str = "interrupted"):
         except KeyboardInterrupt:
             err.print(interrupted)
             raise typer.Exit(130) from None
+        except MemoryError:  # a safety net: sizes are bounded up front, but bounds are per value, memory is shared
+            err.print("error: not enough memory for this (smaller F, fewer examples or fewer registers)")
+            raise typer.Exit(1) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None  # the reader went away (`azc ... | head`): nothing left to say
         except OSError as exc:  # a safety net: paths are checked up front, but disks fill and folders vanish

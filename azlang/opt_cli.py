@@ -38,14 +38,17 @@ def _pipeline(passes: str | None, flags: dict[str, bool]) -> list[str]:
     return names
 
 
+MAX_DECOUPLE_F = 4096  # decouple runs Setup at F: F x F matrices; 4096 covers full-size CIFAR (3072)
+
+
 def _features(features: int | None, file: Path) -> int:
     """decouple's F: as given, else the F the program was evolved at (its comments or its run's config)."""
     from azlang import api
     from azlang.passes.decouple import evolved_features
 
     if features is not None:
-        if features < 1:
-            raise ConfigError(f"-F {features}: the feature size must be at least 1")
+        if not 1 <= features <= MAX_DECOUPLE_F:
+            raise ConfigError(f"-F {features}: the feature size must be between 1 and {MAX_DECOUPLE_F}")
         return features
     found = evolved_features(api.read_source(file), api.find_program(file))
     if found is None:
@@ -130,6 +133,8 @@ def tune(
 
     random_seed = deprecated_alias("--seed", seed, "--random-seed", random_seed)
     eval_random_seed = deprecated_alias("--eval-seed", eval_seed, "--eval-random-seed", eval_random_seed)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: give at least 1 process", hint="or leave it out to use all cores")
     if output is not None:
         check_output_path(output, "-o")  # before the trials: a bad path must not cost them
     program = _load(file)

@@ -113,6 +113,27 @@ def test_opt_in_place_rewrites_the_file(tmp_path):
     assert res.exit_code == 0 and src.read_text().count("\n") < (EVOLVED / "sgd_linear.az").read_text().count("\n")
 
 
+@pytest.mark.parametrize("args,needle", [
+    (["opt", "--decouple", "-F", 100000, EVOLVED / "relu_net.az"], "between 1 and"),
+    (["opt", "--decouple", "-F", 0, EVOLVED / "relu_net.az"], "between 1 and"),
+    (["tune", STDLIB / "linear_sgd.az", "-t", "linear:F4", "-n", 2, "-j", -3], "at least 1 process"),
+    (["run", STDLIB / "linear_sgd.az", "-t", "linear:F4", "--max-abs-error", "nan"], "positive"),
+    (["run", STDLIB / "linear_sgd.az", "-t", "linear:F4", "--max-abs-error", -1], "positive"),
+])
+def test_bad_numbers_are_messages_before_any_work(args, needle):
+    clean_failure(azc(*args), needle)
+
+
+def test_memory_error_is_a_message(monkeypatch):
+    import azlang.api as api_module
+
+    def explode(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(api_module, "load", explode)
+    clean_failure(azc("check", STDLIB / "linear_sgd.az"), "not enough memory")
+
+
 # --- item 10: never wrap off-terminal ----------------------------------------------------------------------
 
 def test_check_line_is_never_wrapped_whatever_the_width_and_path(tmp_path):
