@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from azlang.errors import AzError, ConfigError, VerifyError
-from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
-from azlang.evaluate import evaluate as evaluate_numpy
+
+# Evaluation and task building (NumPy interpreter, datasets, downloads) are imported where used, so that
+# loading, checking and formatting programs (`azc check`, `azc fmt`) do not pay for them.
 from azlang.fitness import MEAN
 from azlang.ir.nodes import MemoryShape, Program
 from azlang.ir.verify import verify
 from azlang.resources import list_resources, resource_path
 from azlang.rng import Rng
-from azlang.tasks.build import build_tasks
 from azlang.tasks.spec import parse_spec
 
 BACKENDS = ("auto", "native", "numpy")
@@ -89,6 +89,8 @@ def check_params(program: Program, overrides: dict[str, float]) -> None:
 
 def choose_backend(name: str):
     """The evaluate() function of a backend: native code when available (auto), else the NumPy reference."""
+    from azlang.evaluate import evaluate as evaluate_numpy
+
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}", hint=f"one of {', '.join(BACKENDS)}")
     if name == "numpy":
@@ -129,9 +131,15 @@ def _json_float(x: float):
 
 
 def run(program: Program, task_specs: list[str], params: dict[str, float] | None = None, seed: int = 1,
-        max_abs_error: float = DEFAULT_MAX_ABS_ERROR, backend: str = "auto", data_dir: str | None = None,
+        max_abs_error: float | None = None, backend: str = "auto", data_dir: str | None = None,
         shape: MemoryShape | None = None, mode: str = MEAN) -> RunResult:
-    """Evaluate a program on the tasks of every spec; the combined fitness is over all tasks (mean default)."""
+    """Evaluate a program on the tasks of every spec; the combined fitness is over all tasks (mean default).
+    `max_abs_error` None means the reference's default (100)."""
+    from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
+    from azlang.evaluate import evaluate as evaluate_numpy
+    from azlang.tasks.build import build_tasks
+
+    max_abs_error = DEFAULT_MAX_ABS_ERROR if max_abs_error is None else max_abs_error
     if not task_specs:
         raise ConfigError("no task given", hint="add --task, e.g. --task linear:F4:D10")
     params = params or {}

@@ -108,8 +108,8 @@ def check(files: list[Path] = typer.Argument(..., metavar="FILE", help=".az file
     for path in files:
         program = api.load(path)
         need = program.required_memory()
-        out.print(f"{path}: ok ({program.size()} instructions, memory S/V/M {need.S}/{need.V}/{need.M}, "
-                  f"{len(program.params)} params)", markup=False, soft_wrap=True)
+        typer.echo(f"{path}: ok ({program.size()} instructions, memory S/V/M {need.S}/{need.V}/{need.M}, "
+                   f"{len(program.params)} params)")
 
 
 @app.command(cls=AzCommand, epilog="azc fmt my.az > pretty.az\nazc fmt --check *.az\nazc fmt -i my.az")
@@ -136,7 +136,7 @@ def fmt(
         else:
             sys.stdout.write(pretty)
     for path in unformatted:
-        err.print(f"{path}: not formatted (run azc fmt --in-place {path})", markup=False, soft_wrap=True)
+        typer.echo(f"{path}: not formatted (run azc fmt --in-place {path})", err=True)
     if unformatted:
         raise typer.Exit(1)
 

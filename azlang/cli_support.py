@@ -71,7 +71,7 @@ def report_error(exc: AzError) -> None:
             source = Path(exc.loc.file).read_text(encoding="utf-8", errors="replace")
         except OSError:
             source = None  # the message stands without its line
-    err.print(exc.render(source), markup=False, soft_wrap=True)
+    typer.echo(exc.render(source), err=True)  # plain text: an error needs no rich (nor its import time)
 
 
 def _os_message(exc: OSError) -> str:
@@ -96,12 +96,12 @@ def friendly(fn=None, *, interrupted: str = "interrupted"):
             err.print(interrupted)
             raise typer.Exit(130) from None
         except MemoryError:  # a safety net: sizes are bounded up front, but bounds are per value, memory is shared
-            err.print("error: not enough memory for this (smaller F, fewer examples or fewer registers)")
+            typer.echo("error: not enough memory for this (smaller F, fewer examples or fewer registers)", err=True)
             raise typer.Exit(1) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None  # the reader went away (`azc ... | head`): nothing left to say
         except OSError as exc:  # a safety net: paths are checked up front, but disks fill and folders vanish
-            err.print(_os_message(exc), markup=False, soft_wrap=True)
+            typer.echo(_os_message(exc), err=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -282,11 +282,12 @@ def test_top_level_help_imports_nothing_heavy():
     assert not {m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY}
 
 
-def test_check_does_not_load_the_native_backend_or_the_search():
+def test_check_loads_only_what_parsing_needs():
     path = str(STDLIB / "linear_sgd.az")
     loaded = _modules_after("from typer.testing import CliRunner\nfrom azlang.cli import app\n"
                             f"assert CliRunner().invoke(app, ['check', {path!r}]).exit_code == 0")
-    assert "llvmlite" not in loaded and "azlang.search" not in loaded and "azlang.backends.native" not in loaded
+    unneeded = ("llvmlite", "rich", "azlang.search", "azlang.backends", "azlang.evaluate", "azlang.tasks")
+    assert not {m for m in loaded if m in unneeded or m.split(".")[0] in unneeded}
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
