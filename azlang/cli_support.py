@@ -31,6 +31,14 @@ def make_console(stderr: bool = False):
         def size(self, new_size: tuple[int, int]) -> None:
             Console.size.fset(self, new_size)
 
+        def pop_render_hook(self) -> None:
+            # A rich Live (the evolve table) ends by popping its hook. Off a terminal its last frame is printed
+            # without a newline, so the next line would be glued to it ("┘stopped by:"): end that line here.
+            hook = self._render_hooks[-1] if self._render_hooks else None
+            super().pop_render_hook()
+            if not self.is_terminal and getattr(hook, "transient", True) is False:
+                self.line()
+
     return _Console(stderr=stderr, highlight=False)
 
 

@@ -138,11 +138,18 @@ def tune(
     if output is not None:
         check_output_path(output, "-o")  # before the trials: a bad path must not cost them
     program = _load(file)
-    columns = (TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        job = bar.add_task("trials", total=trials + 1)
-        result = run_tune(program, task, trials, random_seed, workers, eval_random_seed, data_dir=data_dir,
-                          progress=lambda done, total: bar.update(job, completed=done))
+
+    def tuned(progress=None):
+        return run_tune(program, task, trials, random_seed, workers, eval_random_seed, data_dir=data_dir,
+                        progress=progress)
+
+    if err.is_terminal:
+        columns = (TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            job = bar.add_task("trials", total=trials + 1)
+            result = tuned(lambda done, total: bar.update(job, completed=done))
+    else:  # a log gets the result, not an empty line where a transient bar was
+        result = tuned()
     table = Table()
     for col in ("param", "default", "best"):
         table.add_column(col, justify="left" if col == "param" else "right")

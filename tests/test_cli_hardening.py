@@ -165,6 +165,14 @@ def test_evolve_summary_lines_are_whole_when_piped(tmp_path):
     assert f"run directory: {run}" in lines
 
 
+def test_evolve_output_ends_its_last_line_when_the_run_fails(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    res = azc("evolve", "--population", 50, "--max-individuals", 500, "--run-dir", blocker / "run")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.stdout.endswith("\n") and "error:" in res.stderr
+
+
 def test_errors_are_not_wrapped(tmp_path):
     bad = tmp_path.joinpath(*["folder_with_a_long_name"] * 5)
     bad.mkdir(parents=True)

@@ -201,6 +201,4 @@ def evolve(
         else:
             run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
             result = run_experiment(cfg, run_dir, progress=display)
-    if not out.is_terminal:
-        out.line()  # off a terminal, rich's Live ends its last frame without a newline ("┘stopped by:")
     _print_result(result)
