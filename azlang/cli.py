@@ -14,7 +14,7 @@ from typing import Literal
 import typer
 
 from azlang.cli_format import CONTEXT, AzCommand, group_class
-from azlang.cli_support import deprecated_alias, err, friendly, out, print_table
+from azlang.cli_support import deprecated_alias, friendly, out, print_table
 
 # Commands imported on first use: name -> ("module:function or Typer", help, examples).
 LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {}
@@ -77,7 +77,6 @@ def run(
     from rich.table import Table
 
     from azlang import api
-
     from azlang.errors import ConfigError
 
     random_seed = deprecated_alias("--seed", seed, "--random-seed", random_seed)

@@ -40,7 +40,8 @@ def heavy_modules(tree: Path) -> list[str]:
     code = ("import sys\nfrom typer.testing import CliRunner\nfrom azlang.cli import app\n"
             "CliRunner().invoke(app, ['--help'])\n"
             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env=_env(tree), capture_output=True, text=True,
+                         check=False)
     return [m for m in out.stdout.split() if m in ("numpy", "llvmlite", "lark", "rich", "multiprocessing")]
 
 
