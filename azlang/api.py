@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from azlang.errors import AzError, ConfigError, VerifyError
-from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
-from azlang.evaluate import evaluate as evaluate_numpy
+
+# Evaluation and task building (NumPy interpreter, datasets, downloads) are imported where used, so that
+# loading, checking and formatting programs (`azc check`, `azc fmt`) do not pay for them.
 from azlang.fitness import MEAN
 from azlang.ir.nodes import MemoryShape, Program
 from azlang.ir.verify import verify
 from azlang.resources import list_resources, resource_path
 from azlang.rng import Rng
-from azlang.tasks.build import build_tasks
 from azlang.tasks.spec import parse_spec
 
 BACKENDS = ("auto", "native", "numpy")
@@ -24,7 +24,10 @@ BACKENDS = ("auto", "native", "numpy")
 def find_program(path: str | Path) -> Path:
     """A path as given, else a stdlib program of that name (`linear_sgd`, `stdlib/nn_2layer.az`)."""
     path = Path(path)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a name too long to look up: reading it says so
         return path
     name = path.name if path.suffix == ".az" else path.name + ".az"
     try:
@@ -34,12 +37,16 @@ def find_program(path: str | Path) -> Path:
 
 
 def read_source(path: str | Path) -> str:
+    """A program's text, UTF-8 whatever the locale; line ends arrive as \n (text mode), as the parser counts them."""
     try:
-        return find_program(path).read_text()
+        return find_program(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AzError(f"no such file: {path}", hint=f"stdlib programs: {', '.join(list_resources('stdlib'))}") from None
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise AzError(f"cannot read {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise AzError(f"cannot read {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+                      hint="save the program as UTF-8") from None
+    except OSError as exc:  # a folder, no permission, a name too long...
+        raise AzError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def parse(text: str, filename: str = "<string>") -> Program:
@@ -84,6 +91,8 @@ def check_params(program: Program, overrides: dict[str, float]) -> None:
 
 def choose_backend(name: str):
     """The evaluate() function of a backend: native code when available (auto), else the NumPy reference."""
+    from azlang.evaluate import evaluate as evaluate_numpy
+
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}", hint=f"one of {', '.join(BACKENDS)}")
     if name == "numpy":
@@ -134,10 +143,15 @@ def _json_float(x: float):
 
 
 def run(program: Program | str | Path, task_specs, params: dict[str, float] | None = None, seed: int = 1,
-        max_abs_error: float = DEFAULT_MAX_ABS_ERROR, backend: str = "auto", data_dir: str | None = None,
+        max_abs_error: float | None = None, backend: str = "auto", data_dir: str | None = None,
         shape: MemoryShape | None = None, mode: str = MEAN) -> RunResult:
     """Evaluate a program (or a path / stdlib name) on tasks: spec strings (`linear:F4:D10`, `csv:data.csv`) and
-    Task objects (`Task.from_arrays`); the combined fitness is over all tasks (mean default)."""
+    Task objects (`Task.from_arrays`); the combined fitness is over all tasks (mean default).
+    `max_abs_error` None means the reference's default (100)."""
+    from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
+    from azlang.evaluate import evaluate as evaluate_numpy
+
+    max_abs_error = DEFAULT_MAX_ABS_ERROR if max_abs_error is None else max_abs_error
     if isinstance(program, str | Path):
         program = load(program)
     if isinstance(task_specs, str) or not isinstance(task_specs, list | tuple):
@@ -165,6 +179,8 @@ def _tasks_of(item, data_dir):
         return [(item.name, item)]
     if not isinstance(item, str):
         raise ConfigError(f"a task must be a spec string or a Task, not {type(item).__name__}")
+    from azlang.tasks.build import build_tasks
+
     spec = parse_spec(item)
     return [(spec.text, t) for t in build_tasks(spec, data_dir)]
 

@@ -1,22 +1,23 @@
-"""CLI stage: `azc data fetch|list`, the real datasets' sub-commands (register: app.add_typer(data_app, name="data"))."""
+"""CLI stage: `azc data fetch|list`, the real datasets' sub-commands (registered by name in azlang/cli.py)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from azlang.cli_support import err, friendly, out
+from azlang.cli_format import CONTEXT, AzCommand, group_class
+from azlang.cli_support import err, friendly, out, print_table
 from azlang.tasks import datasets as ds
 from azlang.tasks import download
 
-data_app = typer.Typer(add_completion=False, no_args_is_help=True,
+data_app = typer.Typer(cls=group_class({}), add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                       context_settings=CONTEXT, epilog="azc data list\nazc data fetch mnist",
                        help="Real datasets (CIFAR-10, MNIST, Fashion-MNIST): fetch them, list what is present.")
 
 DATA_DIR_HELP = f"data root (default: ${ds.DATA_ENV}, else ~/.cache/azlang)"
@@ -43,27 +44,27 @@ def progress_bars(console: Console | None = None) -> Iterator[download.Progress]
         yield update
 
 
-@data_app.command("fetch")
+@data_app.command("fetch", cls=AzCommand, epilog="azc data fetch cifar10\nAZLANG_DATA=/data azc data fetch all")
 @_friendly
-def fetch(dataset: str = typer.Argument(..., help="cifar10, mnist, fashion, or all"),
-          data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP)) -> None:
+def fetch(dataset: str = typer.Argument(..., metavar="DATASET", help="cifar10, mnist, fashion, or all"),
+          data_dir: Path | None = typer.Option(None, "--data-dir", metavar="PATH", help=DATA_DIR_HELP)) -> None:
     """Download a dataset from its publisher (resumable, checksummed); files already verified are kept."""
     names = list(ds.DATASETS) if dataset.lower() == "all" else [ds.dataset_info(dataset).name]
     for name in names:
         with progress_bars() as update:
             folder = download.fetch(name, data_dir, update)
         st = download.status(name, data_dir)
-        out.print(f"{name}: {folder} ({st.state}: {st.detail})", markup=False)
+        out.print(f"{name}: {folder} ({st.state}: {st.detail})", markup=False, soft_wrap=True)
 
 
-@data_app.command("list")
+@data_app.command("list", cls=AzCommand, epilog="azc data list\nazc data list --data-dir /data")
 @_friendly
-def list_(data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP)) -> None:
+def list_(data_dir: Path | None = typer.Option(None, "--data-dir", metavar="PATH", help=DATA_DIR_HELP)) -> None:
     """What is present under the data root, where, and whether it verifies (reads every file)."""
-    table = Table(title=f"datasets under {ds.data_root(data_dir)}")
+    table = Table()
     for column in ("dataset", "state", "path", "detail"):
         table.add_column(column, overflow="fold")
     for st in download.inventory(data_dir):
         style = STATE_STYLE.get(st.state, "")
         table.add_row(st.name, f"[{style}]{st.state}[/]" if style else st.state, str(st.path), st.detail)
-    out.print(table)
+    print_table(out, table, f"datasets under {ds.data_root(data_dir)}")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_LINE_BREAK = re.compile(r"\r\n?")
+_SHOWN_WIDTH = 120  # a longer source line is shown as a window around the caret
 
 
 @dataclass(frozen=True)
@@ -34,17 +38,40 @@ class AzError(Exception):
         head = f"{self.loc}: error: {self.message}" if self.loc else f"error: {self.message}"
         lines = [head]
         if self.loc and text is not None:
-            src_lines = text.splitlines()
+            src_lines = source_lines(text)
             if 1 <= self.loc.line <= len(src_lines):
-                line = src_lines[self.loc.line - 1]
-                lines.append(f"  {line}")
-                lines.append("  " + " " * (self.loc.col - 1) + "^" * max(1, self.loc.length))
+                lines.extend(_excerpt(src_lines[self.loc.line - 1], self.loc.col, self.loc.length))
         if self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
+
+
+def normalise_newlines(text: str) -> str:
+    """`\r\n` and a lone `\r` become `\n`: the only line break the grammar (and Lark's line count) knows."""
+    return _LINE_BREAK.sub("\n", text)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines exactly as the parser numbers them. Not str.splitlines(): that also breaks at \f, \v, \x1c-\x1e,
+    U+0085, U+2028 and U+2029, which are characters within a line for the parser."""
+    return normalise_newlines(text.removeprefix("\ufeff")).split("\n")  # the parser drops a BOM too
+
+
+def _excerpt(line: str, col: int, length: int) -> list[str]:
+    """The source line and a caret under `col`; invisible characters shown as `?`, a long line as a window."""
+    length = max(1, min(length, len(line) - col + 1, _SHOWN_WIDTH))
+    start = max(0, min(col - 1 - _SHOWN_WIDTH // 3, len(line) - _SHOWN_WIDTH))
+    shown = line[start:start + _SHOWN_WIDTH]
+    # One character per character, so the caret stays in place: tabs kept (and copied below), other
+    # non-printing characters (\f, \v, U+2028, NUL...) replaced, since a terminal would act on them.
+    shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in shown)
+    before = "..." if start > 0 else ""
+    after = "..." if start + _SHOWN_WIDTH < len(line) else ""
+    pad = "".join(c if c == "\t" else " " for c in shown[:col - 1 - start])
+    return [f"  {before}{shown}{after}", "  " + " " * len(before) + pad + "^" * length]
 
 
 class ParseError(AzError):

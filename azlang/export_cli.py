@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
@@ -16,7 +16,7 @@ HELP = "Export a program as a standalone NumPy, PyTorch or JAX module (a class w
 @friendly
 def export(
     algo: Path = typer.Argument(..., help="the .az program (or a stdlib name)"),
-    to: str = typer.Option("numpy", "--to", help="numpy (bit-identical to azlang), torch or jax"),
+    to: Literal["numpy", "torch", "jax"] = typer.Option("numpy", "--to", help="numpy (bit-identical to azlang), torch or jax"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the module here (default: stdout)"),
     param: list[str] = typer.Option([], "--param", "-p", help="change a param's default: NAME=VALUE (repeatable)"),
     name: Optional[str] = typer.Option(None, help="class name (default: from the file name)"),
@@ -32,6 +32,3 @@ def export(
     output.write_text(text)
     out.print(f"wrote {output} ({to}, {len(text.splitlines())} lines)")
 
-
-def register(app: typer.Typer) -> None:
-    app.command("export", help=HELP)(export)

@@ -53,7 +53,7 @@ LINE_CASES = [
     ("s1 = abs(abs(s2))", 12, VerifyError, "calls cannot be nested"),
     ("abs(s1)", 3, VerifyError, "an instruction must assign to a register"),
     ("s1 = mean(m2, axis=2)", 8, VerifyError, "axis must be 0 or 1"),
-    ("s1 = 1e999", 8, ParseError, "out of double range"),
+    ("s1 = 1e999", 8, ParseError, "out of float64 range"),
     ("v1 = v2 * m1", 8, VerifyError, "no op multiplies a vector by a matrix"),
     ("s1 = norm(v1, ax=0)", 20, VerifyError, "unknown keyword 'ax'"),
     ("v3[2.0] = 1", 6, ParseError, "index 2.0 is not a fraction below 1"),

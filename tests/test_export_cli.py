@@ -78,8 +78,13 @@ def test_stdout_module_loads_and_matches_export_class(tmp_path):
     assert np.array_equal(a, b)
 
 
+def test_export_unknown_target_is_a_usage_error_with_the_choices():
+    res = runner.invoke(app, ["export", "linear_sgd", "--to", "tensorflow"])
+    assert res.exit_code == 2 and "'tensorflow' is not one of 'numpy', 'torch', 'jax'" in res.output
+    assert "Traceback" not in res.output
+
+
 @pytest.mark.parametrize("args,needle", [
-    (["linear_sgd", "--to", "tensorflow"], "unknown export target 'tensorflow'"),
     (["linear_sgd", "--param", "eta=1"], "no param named 'eta'"),
     (["no_such_algo"], "no such file"),
 ])

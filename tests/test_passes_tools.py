@@ -86,12 +86,12 @@ def _app():
 
 def test_opt_command(tmp_path):
     runner, src = CliRunner(), str(EVOLVED / "sgd_linear.az")
-    res = runner.invoke(_app(), ["opt", "-p", "dce,canon", src])
+    res = runner.invoke(_app(), ["opt", "--passes", "dce,canon", src])
     assert res.exit_code == 0 and res.stdout == print_program(run_pipeline(load(src), "dce,canon")[0])
     out = tmp_path / "o.az"
     res = runner.invoke(_app(), ["opt", "--dce", "--decouple", "--stats", src, "-o", str(out)])
     assert res.exit_code == 0 and "param setup_s2" in out.read_text()
-    res = runner.invoke(_app(), ["opt", "-p", "dce,nope", src])
+    res = runner.invoke(_app(), ["opt", "--passes", "dce,nope", src])
     assert res.exit_code == 1 and "unknown pass 'nope'" in res.output
 
 

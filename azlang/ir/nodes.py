@@ -123,6 +123,9 @@ class MemoryShape:
 
 # The reserved registers s0 (label), s1 (prediction) and v0 (features) always exist.
 MIN_MEMORY = MemoryShape(2, 1, 0)
+# The most registers of each kind a program may address (s0..s999): beyond any real program, and small enough
+# that no register index can make a memory allocation explode. Parser and config validation share it.
+MAX_MEMORY = MemoryShape(1000, 1000, 1000)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """IR stage: THE op table. Parser, verifier, printer, interpreter, mutator and code generator derive from it.
 
-Ids, operand kinds and compute costs follow the reference implementation (semantics spec sections 3.2
-and 10). Each row also says how the op is spelled in `.az` source, so the syntax layer stays op-agnostic.
+Ids, operand kinds and compute costs follow the reference implementation; docs/ops.md is generated from this
+table (`python -m azlang.tools.gendocs`). Each row also says how the op is spelled in `.az` source, so the syntax layer stays op-agnostic.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ Param names say where the constant lives: `setup_s2`, `learn_s4`, `setup_v2_sd`;
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -118,6 +120,42 @@ def _shortest(value: float, float32: bool) -> float:
     """A float32 field's value as its shortest decimal (0.1, not 0.10000000149011612): the param reads
     back through float32 to the very same constant, so the program's meaning is unchanged."""
     return float(str(np.float32(value))) if float32 else value
+
+
+# A task spec in a comment, `linear:F4:D10` or `cifar:search:F16`: its F option is the feature size.
+_SPEC_F = re.compile(r"\b[a-z]\w*(?::[\w.]+)*?:F(\d+)\b")
+
+
+def _features_in(texts) -> set[int]:
+    return {int(m.group(1)) for text in texts for m in _SPEC_F.finditer(text)}
+
+
+def evolved_features(source: str, path: Path | None = None) -> int | None:
+    """The F a program was evolved at, when its files say so unambiguously: task specs in the comments at the
+    top of the file (`# evolved on cifar:search:F16`), else the search tasks of the run directory it was
+    written to (`config.toml` beside it). None when unknown or when they name several sizes."""
+    head = []
+    for line in source.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        head.append(line)
+    found = _features_in(head)
+    if not found and path is not None:
+        found = _features_from_run(Path(path).parent / "config.toml")
+    return found.pop() if len(found) == 1 else None
+
+
+def _features_from_run(config: Path) -> set[int]:
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    try:
+        tasks = tomllib.loads(config.read_text(encoding="utf-8")).get("tasks", {}).get("search", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return _features_in(str(t) for t in tasks) if isinstance(tasks, list) else set()
 
 
 def decouple_program(program: Program, options: PassOptions | None = None) -> Program:

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from azlang.ir.ops import CALL, CONST, FUNCTION_NAMES, INDEX_SET, INFIX, NOOP, OPS, RANDOM, RECIP, OpDef
 
-# Accepted variant spellings (spec section 2, "also accepted"): source-level aliases, not ops.
+# Accepted variant spellings (listed at the end of docs/ops.md): source-level aliases, not ops.
 FUNCTION_ALIASES = {"min": "minimum", "max": "maximum"}
 NOOP_WORDS = ("pass",)  # bare words meaning no_op, besides its table spelling
 NOOP_CALLS = ("NoOp",)  # `NoOp()`, the C++ printer's form

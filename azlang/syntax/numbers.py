@@ -9,6 +9,10 @@ import numpy as np
 
 from azlang.ir.nodes import Index
 
+# Longer literals are refused: 800 significant digits already pin any double or float32 exactly, and the
+# exact reading below (and int()) would otherwise grow with the text (int() refuses over 4300 digits).
+MAX_LITERAL_CHARS = 800
+
 
 def is_integer_text(text: str) -> bool:
     """`5` is an integer literal; `5.0`, `5e0` and `.5` are decimals (an index reads them as fractions)."""
@@ -26,11 +30,17 @@ def read_float32(text: str, negative: bool = False) -> float:
     Going through a double first could round twice and miss by one ulp, which would break
     `parse(print(p)) == p` for the rare shortest forms that sit next to a float32 rounding boundary.
     """
-    exact = Fraction(text)
-    with np.errstate(over="ignore"):  # beyond float32 range is reported by the caller, not warned about
-        guess = np.float32(float(text))
+    double = float(text)
+    if double == 0.0 or math.isinf(double):
+        # 0 stays 0 and overflow stays inf in float32 too; skipping the exact fraction keeps `1e9999999` instant
+        # (its Fraction would have ten million digits). The caller reports inf as out of range.
+        return -double if negative else double
+    with np.errstate(over="ignore"):
+        guess = np.float32(double)
         if not np.isfinite(guess):
             return -math.inf if negative else math.inf
+    exact = Fraction(text)  # finite nonzero double: the decimal exponent is within about +-400, so this is cheap
+    with np.errstate(over="ignore"):
         candidates = (np.nextafter(guess, np.float32(-np.inf)), guess, np.nextafter(guess, np.float32(np.inf)))
     best = min((c for c in candidates if np.isfinite(c)), key=lambda c: (abs(Fraction(float(c)) - exact), _odd(c)))
     value = float(best)

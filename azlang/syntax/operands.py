@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from lark import Token, Tree
 
 from azlang.errors import Loc, ParseError
+from azlang.ir.nodes import MAX_MEMORY
 from azlang.ir.ops import KINDS
-from azlang.syntax.numbers import read_double, read_float32
+from azlang.syntax.numbers import MAX_LITERAL_CHARS, read_double, read_float32
 
 KIND_WORDS = {"s": "scalar", "v": "vector", "m": "matrix"}
 REGISTER_HINT = "registers are s<k> (scalar), v<k> (vector) and m<k> (matrix), k >= 0"
 _REGISTER = re.compile(rf"([{''.join(KINDS)}])(\d+)")
 _REGISTER_LIKE = re.compile(r"[A-Za-z]\d*")  # `x3`, `s`: meant as a register, not a name
+MAX_NESTING = 32  # operands nest at most 2 deep in any valid line; deeper is refused before recursion can fail
 
 
 @dataclass(frozen=True)
@@ -88,25 +90,51 @@ def name_operand(token: Token, file: str):
     loc = loc_of(token, file)
     match = _REGISTER.fullmatch(str(token))
     if match:
-        return Reg(match.group(1), int(match.group(2)), loc)
+        return Reg(match.group(1), _address(match.group(1), match.group(2), loc), loc)
     return Name(str(token), loc)
 
 
-def to_operand(node, file: str):
+def _address(kind: str, digits: str, loc: Loc) -> int:
+    # Compare the digits as text first: int() of thousands of digits is refused (and slow) before any bound.
+    limit = MAX_MEMORY.size(kind)
+    if len(digits.lstrip("0")) > len(str(limit)) or int(digits) >= limit:
+        raise ParseError(
+            f"register {kind}{digits[:20]}{'...' if len(digits) > 20 else ''} is beyond the memory limit",
+            loc,
+            hint=f"{KIND_WORDS[kind]} registers are {kind}0 to {kind}{limit - 1}",
+        )
+    return int(digits)
+
+
+def to_operand(node, file: str, depth: int = 0):
     """Convert an operand subtree of the grammar."""
     kind = node.data
+    if depth > MAX_NESTING:
+        raise ParseError(f"operands nested more than {MAX_NESTING} deep", loc_of(node, file),
+                         hint="calls cannot be nested; compute the inner call into a register first")
     if kind == "name":
         return name_operand(node.children[0], file)
     if kind == "number":
-        return Num(str(node.children[-1]), len(node.children) == 2, loc_of(node, file))
+        return _number(node, file)
     if kind == "tuple":
-        return Tup(tuple(to_operand(c, file) for c in node.children), loc_of(node, file))
+        return Tup(tuple(to_operand(c, file, depth + 1) for c in node.children), loc_of(node, file))
     if kind == "call":
-        return _call(node, file)
+        return _call(node, file, depth)
     raise AssertionError(f"unexpected operand node {kind}")  # the grammar has no other operand rules
 
 
-def _call(node: Tree, file: str) -> Call:
+def _number(node: Tree, file: str) -> Num:
+    text = str(node.children[-1])
+    if len(text) > MAX_LITERAL_CHARS:
+        raise ParseError(
+            f"number literal of {len(text)} characters is too long (at most {MAX_LITERAL_CHARS})",
+            loc_of(node, file),
+            hint="a double needs at most 17 significant digits; use an exponent, e.g. 1.5e300",
+        )
+    return Num(text, len(node.children) == 2, loc_of(node, file))
+
+
+def _call(node: Tree, file: str, depth: int = 0) -> Call:
     name, *rest = node.children
     args, kwargs = [], {}
     for child in rest:
@@ -114,9 +142,9 @@ def _call(node: Tree, file: str) -> Call:
             key, value = child.children
             if str(key) in kwargs:
                 raise ParseError(f"keyword '{key}' given twice", loc_of(key, file))
-            kwargs[str(key)] = to_operand(value, file)
+            kwargs[str(key)] = to_operand(value, file, depth + 1)
         elif kwargs:
             raise ParseError("a positional argument cannot follow a keyword argument", loc_of(child, file))
         else:
-            args.append(to_operand(child, file))
+            args.append(to_operand(child, file, depth + 1))
     return Call(str(name), tuple(args), kwargs, loc_of(node, file), loc_of(name, file))

@@ -7,7 +7,7 @@ from functools import lru_cache
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from azlang.errors import Loc, ParseError
+from azlang.errors import Loc, ParseError, normalise_newlines
 from azlang.resources import resource_path
 
 # How terminals read in messages; string terminals (punctuation, keywords) read as themselves.
@@ -30,7 +30,8 @@ def get_parser() -> Lark:
 
 def _normalise(text: str) -> str:
     # The grammar ends every line in a newline; a file's last line may lack one, and a BOM is no content.
-    text = text.removeprefix("\ufeff")
+    # Old Mac line ends (a lone \r) are line ends too, as they are when a file is read in text mode.
+    text = normalise_newlines(text.removeprefix("\ufeff"))
     return text if text.endswith("\n") else text + "\n"
 
 

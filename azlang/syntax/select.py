@@ -43,6 +43,8 @@ from azlang.syntax.operands import (
 )
 from azlang.syntax.values import reg_operand, value_arg
 
+MAX_INDEX = 2**31 - 1  # a position in a vector or matrix row; the bytecode holds it exactly, F is far smaller
+
 
 @dataclass
 class Scope:
@@ -194,7 +196,7 @@ def _drop_fixed_extra(name: str, call: Call, scope: Scope) -> tuple:
         return args
     extra = args[-1]
     if not (isinstance(extra, Num) and extra.double == fixed):
-        hint = f"the op fixes its value at 0 (semantics section 3.5); write {name}(x) or {name}(x, {fixed!r})"
+        hint = f"the op fixes its value at 0 (docs/ops.md); write {name}(x) or {name}(x, {fixed!r})"
         raise VerifyError(f"the last argument of {name} must be {fixed!r}", extra.loc, hint=hint)
     return args[:-1]
 
@@ -280,6 +282,9 @@ def _index(node) -> Index:
     if node.negative:
         raise ParseError("an index cannot be negative", node.loc)
     if is_integer_text(node.text):
+        if len(node.text) > len(str(MAX_INDEX)) or int(node.text) > MAX_INDEX:
+            raise ParseError(f"index {node.text[:20]}{'...' if len(node.text) > 20 else ''} is too large", node.loc,
+                             hint=f"an element index lies below F; indices above {MAX_INDEX} address nothing")
         return Index(int(node.text), fraction=False)
     value = node.float32
     if value >= 1.0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lark import Token, Tree
 
-from azlang.errors import Loc, ParseError, VerifyError
+from azlang.errors import Loc, ParseError, VerifyError, source_lines
 from azlang.ir.nodes import COMPONENTS, Component, Instruction, Param, Program
 from azlang.syntax.hints import suggest
 from azlang.syntax.operands import Name, Num, loc_of, to_operand
@@ -173,5 +173,5 @@ def _finish(b: _Builder) -> Program:
 
 
 def _end_loc(b: _Builder) -> Loc:
-    lines = b.source.splitlines()
+    lines = source_lines(b.source.removesuffix("\n").removesuffix("\r"))
     return Loc(b.scope.file, max(1, len(lines)), len(lines[-1]) + 1 if lines else 1)

@@ -49,8 +49,9 @@ def value_arg(operand, scope, float32: bool) -> float | ParamRef:
     if isinstance(operand, Num):
         value = operand.float32 if float32 else operand.double
         if not math.isfinite(value):
-            width = "float32" if float32 else "double"
-            raise ParseError(f"{operand.text} is out of {width} range", operand.loc)
+            width, top = ("float32", "3.4028235e+38") if float32 else ("float64", "1.7976931348623157e+308")
+            raise ParseError(f"{operand.text} is out of {width} range", operand.loc,
+                             hint=f"this op stores a {width}: finite values up to {top} in magnitude")
         return value
     if isinstance(operand, Name):
         return _param_ref(operand, scope)
