@@ -9,7 +9,7 @@ from pathlib import Path
 from azlang.errors import AzError, ConfigError, VerifyError
 from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation
 from azlang.evaluate import evaluate as evaluate_numpy
-from azlang.fitness import MEAN
+from azlang.fitness import MEAN, raw_metric
 from azlang.ir.nodes import MemoryShape, Program
 from azlang.ir.verify import verify
 from azlang.resources import list_resources, resource_path
@@ -103,6 +103,8 @@ class TaskFitness:
     name: str
     fitness: float
     train_steps: int
+    metric: str = "rms"  # the raw measure: "rms" (regression) or "accuracy" (classification)
+    value: float = math.nan
 
 
 @dataclass
@@ -113,8 +115,8 @@ class RunResult:
 
     def to_json(self) -> dict:
         return {"fitness": _json_float(self.fitness),
-                "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness)}
-                          for t in self.tasks]}
+                "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness),
+                           t.metric: _json_float(t.value)} for t in self.tasks]}
 
 
 def _json_float(x: float):
@@ -131,15 +133,28 @@ def run(program: Program, task_specs: list[str], params: dict[str, float] | None
     check_params(program, params)
     shape = _memory(program, shape)
     specs = [parse_spec(s) for s in task_specs]
-    evaluate = choose_backend(backend)
     tasks = [(spec.text, t) for spec in specs for t in build_tasks(spec, data_dir)]
+    backend, shape = _multiclass_backend(backend, [t for _, t in tasks], shape)
+    evaluate = choose_backend(backend)
     for F in sorted({t.F for _, t in tasks}):
         verify(program, shape, F)  # absolute indices must exist at every task's feature size
     result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
                                   EvalOptions(max_abs_error=max_abs_error), params, mode)
-    rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps) for (spec, t), r in zip(tasks, result.tasks)]
+    rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps, *raw_metric(r.fitness, t.eval_type))
+            for (spec, t), r in zip(tasks, result.tasks)]
     name = "numpy" if evaluate is evaluate_numpy else "native"
     return RunResult(result.fitness, rows, name)
+
+
+def _multiclass_backend(backend: str, tasks, shape: MemoryShape) -> tuple[str, MemoryShape]:
+    """10-class tasks (vector labels) are evaluated by the NumPy reference only, with v2 (the label) present."""
+    from azlang.tasks.multiclass import MIN_VECTORS, is_multiclass
+
+    if not any(is_multiclass(t) for t in tasks):
+        return backend, shape
+    if backend == "native":
+        raise ConfigError("10-class tasks (vector labels) run on the NumPy backend only", hint="use --backend auto")
+    return "numpy", MemoryShape(shape.S, max(shape.V, MIN_VECTORS), shape.M)
 
 
 def _memory(program: Program, shape: MemoryShape | None) -> MemoryShape:
