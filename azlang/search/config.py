@@ -44,6 +44,7 @@ class ComponentConfig:
     size_init: int = 1
     size_min: int = 0
     size_max: int = 0
+    frozen: bool = False  # kept exactly as the initial program gives it: never mutated or randomised
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,15 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class AcceptanceConfig:
+    """What the paper counts: evaluated programs passing a threshold, the first found, and a hall of fame."""
+
+    threshold: float = math.inf  # a search fitness; inf = not counting (unless `reference` is given)
+    reference: str = ""  # a program (stdlib name or .az path): its fitness on the same search tasks is the threshold
+    hall_of_fame: int = 0  # top-k distinct programs (after dce + canonical hashing) per experiment; 0 = off
+
+
+@dataclass(frozen=True)
 class IslandConfig:
     """One [[islands]] entry; entries apply to islands round-robin. Empty tasks = keep tasks.search."""
 
@@ -143,6 +153,7 @@ class ExperimentConfig:
     hurdles: HurdleConfig = HurdleConfig()
     stop: StopConfig = StopConfig()
     run: RunConfig = RunConfig()
+    acceptance: AcceptanceConfig = AcceptanceConfig()
     islands: tuple[IslandConfig, ...] = ()  # per-island overrides ([[islands]] in TOML)
     source: str = field(default="<config>", compare=False)
 
@@ -270,6 +281,13 @@ def validate(cfg: ExperimentConfig) -> None:
     for name, comp in zip(("setup", "predict", "learn"), cfg.components()):
         _check(comp.size_init >= 0, cfg, f"{name}.size_init", "must be >= 0")
         _check(comp.size_min >= 0 and comp.size_max >= 0, cfg, f"{name}.size_min/size_max", "must be >= 0")
+        _check(
+            not comp.frozen or ev.initial_population != "random",
+            cfg,
+            f"{name}.frozen",
+            "takes the component from the initial programs: use initial_population = 'seeds' (or a built-in model)",
+        )
+    _check(cfg.acceptance.hall_of_fame >= 0, cfg, "acceptance.hall_of_fame", "must be >= 0 (0 = off)")
     m = cfg.memory
     _check(
         m.scalars >= 2 and m.vectors >= 1 and m.matrices >= 0,

@@ -30,6 +30,9 @@ from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import load_seeds, resolve_seed
+from azlang.search.watch import merge as merge_watches
+from azlang.search.watch import task_metrics
+from azlang.search.metadata import collect as collect_metadata
 
 Progress = Callable[[dict], None]
 
@@ -97,6 +100,7 @@ class Driver:
         self.started = time.monotonic()
         self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed)
         self.progress = progress
+        self.last_tasks: list = []  # raw metric per task of the latest select / final evaluation
 
     def elapsed(self) -> float:
         return self.state.seconds + time.monotonic() - self.started
@@ -166,6 +170,8 @@ class Driver:
         record = ExperimentRecord(
             st.experiment, search_fit, select_fit, individuals, steps, self.tracker.experiment_seconds(), reason, kept
         )
+        record.counts = merge_watches([s.watch for s in states], cfg.acceptance.hall_of_fame)
+        record.select_tasks = self.last_tasks
         st.experiments.append(record)
         st.individuals += individuals
         st.train_steps += steps
@@ -175,6 +181,7 @@ class Driver:
 
     def _select(self, bc: Bytecode, search_fit: float) -> float:
         cfg, st = self.cfg, self.state
+        self.last_tasks = []
         if not cfg.tasks.select:
             return search_fit
         specs = tasksets.parse_all(cfg.tasks.select)
@@ -188,6 +195,7 @@ class Driver:
         ev = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
         with np.errstate(all="ignore"):
             results = ev.full(bc, list(range(len(tasks))), rng, [None] * len(tasks))
+        self.last_tasks = task_metrics(tasks, results)
         return combine([r.fitness for r in results], "mean")  # select and final always use the mean
 
     def _maybe_done(self, reason: str) -> None:
@@ -203,6 +211,7 @@ class Driver:
         if self.cfg.tasks.final:
             final_rng = Rng(st.rng.seed32())
             st.final_fitness = self._evaluate(st.best[2], tasksets.parse_all(self.cfg.tasks.final), final_rng)
+            st.final_tasks = self.last_tasks
         st.done = True
         self._write_summary()
 
@@ -254,7 +263,13 @@ class Driver:
             self.elapsed(),
             st.stopped_by or "done",
             str(self.rundir.path) if self.rundir else None,
+            list(st.final_tasks),
+            self.metadata(),
         )
+
+    def metadata(self) -> dict:
+        specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
+        return collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:

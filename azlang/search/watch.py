@@ -1,0 +1,115 @@
+"""Search stage: what the paper counts as the search runs: programs passing an acceptance threshold (how
+many, and the first one found) and a hall of fame of the top-k distinct programs, per island and experiment.
+
+Every evaluated child is shown to `Watch.see` (the Python loop per child; the native loop per chunk, from
+the population slots the chunk wrote, which hold exactly its children in order). Distinct means a different
+sha256 of the canonical text after dce and canon. That costs milliseconds, so only children that would enter
+the hall are hashed, and a child whose fitness equals a hall entry's exactly is taken to be that program
+(on regression tasks equal float fitnesses mean equal programs; on accuracy tasks a distinct program with
+the very same accuracy as a hall member is not listed: the first found is kept).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from azlang.ir.bytecode import Bytecode, from_bytecode
+
+
+@dataclass
+class Watch:
+    """Plain data (checkpointed with the island): the threshold, its counters and the hall of fame."""
+
+    threshold: float = math.inf  # a fitness; inf = not counting
+    k: int = 0  # hall of fame size; 0 = off
+    reference_done: bool = False  # the threshold was computed from acceptance.reference
+    seen: int = 0
+    passed: int = 0
+    first: tuple[int, float, Bytecode] | None = None  # (individual number on this island, fitness, program)
+    hall: dict[str, tuple[float, int, Bytecode]] = field(default_factory=dict)  # hash -> (fitness, individual, bc)
+
+    def see(self, bc: Bytecode, fit: float) -> None:
+        self.seen += 1
+        if fit >= self.threshold:
+            self.passed += 1
+            if self.first is None:
+                self.first = (self.seen, fit, bc)
+        if self.k and self._may_enter(fit):
+            self._enter(bc, fit)
+
+    def see_many(self, programs, fitnesses: list[float]) -> None:
+        """A chunk of children in evaluation order (`programs` is indexed lazily: only entrants are read)."""
+        for j, fit in enumerate(fitnesses):
+            if fit >= self.threshold or (self.k and self._may_enter(fit)):
+                self.see(programs[j], fit)
+            else:
+                self.seen += 1
+
+    def _may_enter(self, fit: float) -> bool:
+        if fit != fit:
+            return False
+        if any(fit == f for f, _, _ in self.hall.values()):
+            return False
+        return len(self.hall) < self.k or fit > min(f for f, _, _ in self.hall.values())
+
+    def _enter(self, bc: Bytecode, fit: float) -> None:
+        key = program_hash(bc)
+        old = self.hall.get(key)
+        if old is not None and old[0] >= fit:
+            return
+        self.hall[key] = (fit, self.seen, bc)
+        if len(self.hall) > self.k:
+            worst = min(self.hall, key=lambda h: (self.hall[h][0], -self.hall[h][1]))
+            del self.hall[worst]
+
+
+def program_hash(bc: Bytecode) -> str:
+    """sha256 of the canonical text after dead-code elimination (random draws kept: fitness-exact)."""
+    from azlang.passes.canon import canonical_hash
+    from azlang.passes.dce import eliminate
+
+    return canonical_hash(eliminate(from_bytecode(bc)))
+
+
+def merge(watches: list[Watch | None], k: int) -> dict:
+    """One experiment's counts over its islands, as plain JSON-ready data (programs as dce'd text)."""
+    ws = [(i, w) for i, w in enumerate(watches) if w is not None]
+    if not ws:
+        return {}
+    firsts = [(w.first[0], i, w.first[1], w.first[2]) for i, w in ws if w.first is not None]
+    first = min(firsts, key=lambda f: (f[0], f[1])) if firsts else None
+    thresholds = sorted({w.threshold for _, w in ws})
+    hall: dict[str, tuple[float, int, int, Bytecode]] = {}
+    for i, w in ws:
+        for h, (fit, n, bc) in w.hall.items():
+            if h not in hall or fit > hall[h][0]:
+                hall[h] = (fit, i, n, bc)
+    top = sorted(hall.items(), key=lambda kv: (-kv[1][0], kv[1][2], kv[1][1]))[:k]
+    return {
+        "threshold": thresholds[0] if len(thresholds) == 1 else thresholds,
+        "evaluated": sum(w.seen for _, w in ws),
+        "passed": sum(w.passed for _, w in ws),
+        "first_pass": None if first is None else {
+            "individual": first[0], "island": first[1], "fitness": first[2], "text": _dce_text(first[3])},
+        "hall_of_fame": [{"fitness": fit, "island": i, "individual": n, "hash": h[:16], "text": _dce_text(bc)}
+                         for h, (fit, i, n, bc) in top],
+    }
+
+
+def _dce_text(bc: Bytecode) -> str:
+    from azlang.passes.dce import eliminate
+    from azlang.syntax import print_program
+
+    return print_program(eliminate(from_bytecode(bc)))
+
+
+def task_metrics(tasks, results) -> list[dict]:
+    """The raw metric per task (RMS or accuracy) beside the fitness: what the summaries report."""
+    from azlang.fitness import raw_metric
+
+    out = []
+    for t, r in zip(tasks, results):
+        metric, value = raw_metric(r.fitness, t.eval_type)
+        out.append({"task": t.name, "fitness": r.fitness, metric: value})
+    return out
