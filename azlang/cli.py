@@ -96,6 +96,7 @@ def _register_subcommands() -> None:
     app.command("tune", help="Random search over a program's params (log-uniform factors).")(tune)
     app.command("ablate", help="Knock out each instruction (or group) and report the fitness change.")(ablate)
     app.command("show", help="Show the program with dead code dimmed and the dataflow to the prediction.")(show)
+    __import__("azlang.report.cli", fromlist=["add_commands"]).add_commands(app)  # report, sweep (issue 12)
 
 
 _register_subcommands()
