@@ -282,10 +282,10 @@ def validate(cfg: ExperimentConfig) -> None:
         _check(comp.size_init >= 0, cfg, f"{name}.size_init", "must be >= 0")
         _check(comp.size_min >= 0 and comp.size_max >= 0, cfg, f"{name}.size_min/size_max", "must be >= 0")
         _check(
-            not comp.frozen or ev.initial_population != "random",
+            not comp.frozen or ev.initial_population != "random" or bool(ev.seeds),
             cfg,
             f"{name}.frozen",
-            "takes the component from the initial programs: use initial_population = 'seeds' (or a built-in model)",
+            "takes the component from a program: give evolution.seeds (the first one is used) or a built-in model",
         )
     _check(cfg.acceptance.hall_of_fame >= 0, cfg, "acceptance.hall_of_fame", "must be >= 0 (0 = off)")
     m = cfg.memory

@@ -134,7 +134,7 @@ class Generator:
         """A built-in initial model by config name, padded with NO_OPs to the *_size_init values."""
         if name == "empty":
             return make_bytecode(((), (), ()))
-        if name == "random":
+        if name in ("random", "random_frozen"):  # random_frozen: Python-built (frozen rows from the seed)
             return self.random(rng)
         parts = {
             "noop": ((), (), ()),

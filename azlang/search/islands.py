@@ -95,7 +95,7 @@ def build_island(job: IslandJob, tasks=None) -> Island:
         gen,
         Mutator(cfg, gen),
         evaluator,
-        ev.initial_population,
+        "random_frozen" if ev.initial_population == "random" and any(gen.frozen) else ev.initial_population,
         job.seeds,
     )
     return maybe_native(island, cfg)  # the native exact-mode loop when evolution.loop and the options allow
