@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
-from typing import Optional
 
+import tomllib
 import typer
 
 from azlang.cli_support import friendly, out
@@ -44,7 +43,7 @@ def sweep(
     config: Path = typer.Argument(..., help="experiment config (TOML), e.g. examples/paper/fig4_linear_regressor.toml"),
     sweep_dir: Path = typer.Option(..., "--dir", "-d", help="the sweep directory (run it again to resume)"),
     repeats: int = typer.Option(5, help="independent repeats (seeds)"),
-    seeds: Optional[str] = typer.Option(None, help="comma-separated seeds (default: run.random_seed + 0, 1, ...)"),
+    seeds: str | None = typer.Option(None, help="comma-separated seeds (default: run.random_seed + 0, 1, ...)"),
     jobs: int = typer.Option(0, help="repeats run at once, one process each (0 = all cores)"),
     threshold: list[float] = typer.Option([], help="success threshold on a repeat's result (repeatable)"),
     set_: list[str] = typer.Option([], "--set", help="override a config key: section.key=VALUE (repeatable)"),
@@ -72,7 +71,8 @@ def parse_sets(items: list[str]) -> dict:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
-            raise ConfigError(f"cannot read --set {item!r}", hint="write section.key=VALUE, e.g. evolution.population=100")
+            raise ConfigError(f"cannot read --set {item!r}",
+                              hint="write section.key=VALUE, e.g. evolution.population=100")
         try:
             values[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from azlang.errors import AzError
 
@@ -46,7 +47,8 @@ def load_any(path: str | Path) -> Run | Sweep:
     if (path / "summary.json").is_file():
         return load_run(path)
     if (path / "progress.jsonl").is_file():
-        raise AzError(f"{path}: the run has not finished (no summary.json)", hint=f"finish it: azc evolve --resume {path}")
+        raise AzError(f"{path}: the run has not finished (no summary.json)",
+                      hint=f"finish it: azc evolve --resume {path}")
     raise AzError(f"{path} is neither a run directory (summary.json) nor a sweep directory (sweep.json)")
 
 

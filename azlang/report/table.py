@@ -45,7 +45,8 @@ def success_lines(items: list[Run | Sweep]) -> list[str]:
                            f"(2 sigma, {it.summary['finished']} repeats)")
             acc = it.summary.get("acceptance")
             if acc:
-                out.append(f"{it.name}: repeats with an accepted program: {acc['fraction']:.3f} +- {acc['two_sigma']:.3f}")
+                out.append(f"{it.name}: repeats with an accepted program: "
+                           f"{acc['fraction']:.3f} +- {acc['two_sigma']:.3f}")
     return out
 
 

@@ -26,13 +26,13 @@ from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
 from azlang.search.islands import Coordinator, IslandJob, new_state, shape_of
+from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
-from azlang.search.metadata import collect as collect_metadata
 
 Progress = Callable[[dict], None]
 

@@ -53,7 +53,8 @@ def new_state(cfg: ExperimentConfig, island: int, rng: Rng, n_tasks: int) -> Isl
         else None
     )
     acc = cfg.acceptance
-    watch = Watch(acc.threshold, acc.hall_of_fame) if acc.reference or acc.threshold < math.inf or acc.hall_of_fame else None
+    counting = acc.reference or acc.threshold < math.inf or acc.hall_of_fame
+    watch = Watch(acc.threshold, acc.hall_of_fame) if counting else None
     return IslandState(island, rng, cache=cache, hurdle=hurdle, watch=watch)
 
 

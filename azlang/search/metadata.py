@@ -14,7 +14,7 @@ def package_version(name: str) -> str | None:
         from importlib.metadata import version
 
         return version(name)
-    except Exception:  # not installed, or no metadata (a source checkout)
+    except ImportError:  # PackageNotFoundError: not installed, or no metadata (a source checkout)
         return None
 
 
@@ -22,10 +22,11 @@ def git_commit(where: Path | None = None) -> str | None:
     """The commit of the azlang checkout (with `+dirty` when it has uncommitted changes), or None."""
     where = where or Path(__file__).resolve().parents[2]
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=where, capture_output=True, text=True,
+                              timeout=5)
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=where,
                                capture_output=True, text=True, timeout=5)
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
