@@ -131,3 +131,22 @@ def test_acceptance_reference_threshold(tmp_path):
         "acceptance.threshold": math.inf})
     want = api.run(api.load("linear_sgd"), ["linear:F4:D10:N100:V100"]).fitness
     assert r.experiments[0].counts["threshold"] == pytest.approx(want)
+
+
+def test_docs_tables_are_generated():
+    from pathlib import Path
+
+    from azlang.report.docs import configs_table, keys_table
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "experiments.md").read_text()
+    assert keys_table() in doc and configs_table() in doc
+
+
+def test_sweep_resumes_a_repeat(tmp_path):
+    run_sweep("examples/demo.toml", tmp_path / "s", 2, [3, 4], jobs=1, overrides=SMALL)
+    first = json.loads((tmp_path / "s" / "repeat_001" / "summary.json").read_text())
+    (tmp_path / "s" / "repeat_001" / "summary.json").unlink()
+    again = run_sweep("examples/demo.toml", tmp_path / "s", 2, [3, 4], jobs=1)
+    assert [o["status"] for o in again["outcomes"]] == ["done", "resumed"]
+    second = json.loads((tmp_path / "s" / "repeat_001" / "summary.json").read_text())
+    assert second["select_fitness"] == first["select_fitness"] and second["text"] == first["text"]

@@ -89,14 +89,16 @@ def run_sweep(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repe
 def _repeat(sweep_dir: str, index: int, seed: int) -> RepeatOutcome:
     """One repeat in this process: finished -> nothing, checkpoint -> resume, else a fresh run."""
     from azlang.search.experiment import resume, run_experiment
-    from azlang.search.rundir import CHECKPOINT, SUMMARY
+    from azlang.search.rundir import CHECKPOINT, SUMMARY, RunDir
 
     path = repeat_dir(Path(sweep_dir), index)
     try:
         if (path / SUMMARY).exists():
             return RepeatOutcome(index, seed, str(path), "done")
         if (path / CHECKPOINT).exists():
-            resume(path)
+            result = resume(path)
+            if not (path / SUMMARY).exists():  # a finished run resumed reports again without rewriting it
+                RunDir(path).write_summary(result.to_json())
             return RepeatOutcome(index, seed, str(path), "resumed")
         if path.exists():
             shutil.rmtree(path)  # started but never checkpointed: nothing to keep
