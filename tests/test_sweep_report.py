@@ -150,3 +150,27 @@ def test_sweep_resumes_a_repeat(tmp_path):
     assert [o["status"] for o in again["outcomes"]] == ["done", "resumed"]
     second = json.loads((tmp_path / "s" / "repeat_001" / "summary.json").read_text())
     assert second["select_fitness"] == first["select_fitness"] and second["text"] == first["text"]
+
+
+def test_watch_chunks_equal_child_by_child():
+    """see_many (the native loop's path) has exactly the effect of see on each child in turn."""
+    import numpy as np
+
+    from azlang.rng import Rng
+    from azlang.search.config import load_config
+    from azlang.search.generate import Generator
+    from azlang.search.watch import Watch
+
+    gen, rng = Generator(load_config("examples/demo.toml")), Rng(5)
+    programs = [gen.random(rng) for _ in range(40)]
+    values = np.random.default_rng(0).choice([0.1, 0.2, 0.25, 0.3, 0.5, 0.7, 0.9, float("nan")], 300)
+    fits = [float(v) + (k % 7) * 1e-3 if k % 3 else float(v) for k, v in enumerate(values)]
+    one, many = Watch(0.6, 4), Watch(0.6, 4)
+    for k, f in enumerate(fits):
+        one.see(programs[k % 40], f)
+    for start in range(0, 300, 37):
+        chunk = fits[start:start + 37]
+        many.see_many([programs[(start + j) % 40] for j in range(len(chunk))], chunk)
+    assert (one.seen, one.passed, one.first[:2]) == (many.seen, many.passed, many.first[:2])
+    assert {h: v[:2] for h, v in one.hall.items()} == {h: v[:2] for h, v in many.hall.items()}
+    assert len(one.hall) == 4

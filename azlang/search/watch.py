@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from azlang.ir.bytecode import Bytecode, from_bytecode
 
 
@@ -39,12 +41,23 @@ class Watch:
             self._enter(bc, fit)
 
     def see_many(self, programs, fitnesses: list[float]) -> None:
-        """A chunk of children in evaluation order (`programs` is indexed lazily: only entrants are read)."""
-        for j, fit in enumerate(fitnesses):
-            if fit >= self.threshold or (self.k and self._may_enter(fit)):
-                self.see(programs[j], fit)
-            else:
-                self.seen += 1
+        """A chunk of children in evaluation order, with exactly the effect of `see` on each in turn.
+        `programs` is indexed lazily: only the first passing child and hall entrants are read. The hall's
+        minimum only rises within a chunk, so children at or below its value at the start are skipped."""
+        base, f = self.seen, np.asarray(fitnesses, dtype=np.float64)
+        hits = np.flatnonzero(f >= self.threshold)
+        self.passed += len(hits)
+        if self.first is None and len(hits):
+            j = int(hits[0])
+            self.first = (base + j + 1, float(f[j]), programs[j])
+        if self.k:
+            full = len(self.hall) >= self.k
+            cutoff = min(v[0] for v in self.hall.values()) if full else -math.inf
+            for j in np.flatnonzero(f > cutoff).tolist():
+                self.seen = base + j + 1
+                if self._may_enter(float(f[j])):
+                    self._enter(programs[j], float(f[j]))
+        self.seen = base + len(f)
 
     def _may_enter(self, fit: float) -> bool:
         if fit != fit:
