@@ -138,6 +138,8 @@ class IslandConfig:
     """One [[islands]] entry; entries apply to islands round-robin. Empty tasks = keep tasks.search."""
 
     tasks: tuple[str, ...] = ()
+    population: int = 0  # this island's P; 0 = evolution.population
+    tournament: int = 0  # this island's T; 0 = evolution.tournament
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,8 @@ def validate(cfg: ExperimentConfig) -> None:
             f"{name}.frozen",
             "takes the component from a program: give evolution.seeds (the first one is used) or a built-in model",
         )
+    for i, isl in enumerate(cfg.islands):
+        _check(isl.population >= 0 and isl.tournament >= 0, cfg, f"islands[{i}]", "population/tournament must be >= 0")
     _check(cfg.acceptance.hall_of_fame >= 0, cfg, "acceptance.hall_of_fame", "must be >= 0 (0 = off)")
     m = cfg.memory
     _check(

@@ -25,7 +25,7 @@ from azlang.search.config import ExperimentConfig, load_config, override
 from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
-from azlang.search.islands import Coordinator, IslandJob, new_state, shape_of
+from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of
 from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
@@ -138,7 +138,9 @@ class Driver:
         rngs = [st.rng] if self.workers == 1 else [Rng(st.rng.seed32()) for _ in range(self.workers)]
         st.migration_rng = Rng(st.rng.seed32()) if self.workers > 1 else Rng(0)
         n_tasks = {id(s): len(tasksets.build(s, cfg.tasks.data_dir)) for s in st.island_specs}  # once per set
-        st.islands = [new_state(cfg, k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)]
+        st.islands = [
+            new_state(island_config(cfg, k), k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)
+        ]
         st.last_progress = None
         self.tracker.start_experiment()
 
@@ -152,7 +154,7 @@ class Driver:
             self.tracker.on_report,
         )
         specs = st.island_specs or [st.search_specs] * len(st.islands)  # checkpoints from before [[islands]]
-        jobs = [IslandJob(self.cfg, specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
+        jobs = [IslandJob(island_config(self.cfg, k), specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
         states = self.executor.run(jobs, coordinator, self.checkpoint, self.cfg.run.checkpoint_every)
         if self.workers == 1:
             st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)

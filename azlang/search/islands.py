@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from azlang.ir.bytecode import Bytecode
 from azlang.ir.nodes import MemoryShape
@@ -42,6 +42,19 @@ class IslandJob:
     specs: list[TaskSpec]
     seeds: list[Bytecode]
     state: IslandState
+
+
+def island_config(cfg: ExperimentConfig, k: int) -> ExperimentConfig:
+    """The config island k runs: its [[islands]] entry's population and tournament, when set, replace
+    evolution's (entries apply round-robin, like their tasks)."""
+    if not cfg.islands:
+        return cfg
+    entry = cfg.islands[k % len(cfg.islands)]
+    if not (entry.population or entry.tournament):
+        return cfg
+    ev = replace(cfg.evolution, population=entry.population or cfg.evolution.population,
+                 tournament=entry.tournament or cfg.evolution.tournament)
+    return replace(cfg, evolution=ev)
 
 
 def new_state(cfg: ExperimentConfig, island: int, rng: Rng, n_tasks: int) -> IslandState:
