@@ -13,10 +13,11 @@ from azlang.errors import AzError
 
 @dataclass
 class Curve:
-    """Progress of one run: cumulative train steps, seconds, best and mean population fitness."""
+    """Progress of one run: cumulative train steps, seconds, individuals, best and mean population fitness."""
 
     steps: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    individuals: list[float] = field(default_factory=list)
     best: list[float] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)
 
@@ -80,7 +81,7 @@ def _algorithm(path: Path) -> str:
 def read_curve(path: Path) -> Curve:
     """Progress lines in order; train steps and time run on over experiments (each experiment restarts its
     own step count, so finished experiments' steps are added)."""
-    curve, done_steps = Curve(), 0.0
+    curve, done_steps, done_individuals = Curve(), 0.0, 0.0
     if not path.is_file():
         return curve
     for line in path.read_text().splitlines():
@@ -91,10 +92,12 @@ def read_curve(path: Path) -> Curve:
         if rec.get("event") == "progress" and rec.get("best") is not None:
             curve.steps.append(done_steps + rec["train_steps"])
             curve.seconds.append(rec["time"])
+            curve.individuals.append(done_individuals + rec.get("individuals", 0))
             curve.best.append(rec["best"])
             curve.mean.append(rec["mean"] if rec.get("mean") is not None else float("nan"))
         elif rec.get("event") == "experiment":
             done_steps += rec.get("train_steps", 0)
+            done_individuals += rec.get("individuals", 0)
     return curve
 
 
