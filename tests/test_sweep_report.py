@@ -13,7 +13,7 @@ from azlang.cli import app
 from azlang.search.experiment import run_experiment
 from azlang.search.sweep import fraction_2sigma, mean_2sem, run_sweep, summarize
 
-SMALL = {"stop.max_individuals": 3000, "stop.max_experiments": 1, "evolution.population": 200,
+SMALL = {"stop.max_individuals": 1000, "stop.max_experiments": 1, "evolution.population": 100,
          "acceptance.hall_of_fame": 3, "acceptance.threshold": 0.3, "run.checkpoint_every": 1e9}
 
 
@@ -46,7 +46,7 @@ def test_sweep_statistics(tmp_path):
     results = [r["result"] for r in s["rows"]]
     assert s["result_mean"] == pytest.approx(sum(results) / 3)
     assert s["success"][0]["fraction"] == sum(r > 0.3 for r in results) / 3
-    assert s["compute"]["individuals"] == 9000
+    assert s["compute"]["individuals"] == 3000
     assert s["compute"]["train_steps"] == sum(r["train_steps"] for r in s["rows"])
 
 
@@ -103,7 +103,7 @@ def test_watch_native_equals_python(tmp_path, algorithm):
         counts[loop] = r.experiments[0].counts
     assert counts["native"] == counts["python"]
     c = counts["python"]
-    assert c["evaluated"] == 3000 and 0 < c["passed"] < 3000 and c["first_pass"]["fitness"] >= 0.33
+    assert c["evaluated"] == 1000 and 0 < c["passed"] < 1000 and c["first_pass"]["fitness"] >= 0.33
     fits = [h["fitness"] for h in c["hall_of_fame"]]
     assert fits == sorted(fits, reverse=True) and len({h["hash"] for h in c["hall_of_fame"]}) == 3
 
@@ -174,3 +174,27 @@ def test_watch_chunks_equal_child_by_child():
     assert (one.seen, one.passed, one.first[:2]) == (many.seen, many.passed, many.first[:2])
     assert {h: v[:2] for h, v in one.hall.items()} == {h: v[:2] for h, v in many.hall.items()}
     assert len(one.hall) == 4
+
+
+def test_counts_survive_a_kill_and_resume(tmp_path):
+    """The watch is part of the checkpointed island state: a run killed mid-way and resumed counts exactly
+    what the uninterrupted run counts."""
+    from tests import test_search_resume as tr
+
+    from azlang.search import checkpoint
+    from azlang.search.config import override
+    from azlang.search.experiment import resume
+    from azlang.search.presets import demo_config
+
+    cfg = {**tr.CFG, "acceptance.threshold": 0.3, "acceptance.hall_of_fame": 3, "stop.max_individuals": 800}
+    whole = run_experiment(override(demo_config(), cfg), tmp_path / "whole")
+    old = tr.CFG
+    tr.CFG = cfg
+    try:
+        tr._kill_mid_way(tmp_path / "killed", lines=25)
+    finally:
+        tr.CFG = old
+    assert not checkpoint.load(tmp_path / "killed" / "checkpoint.pkl").done
+    resumed = resume(tmp_path / "killed")
+    assert [e.counts for e in resumed.experiments] == [e.counts for e in whole.experiments]
+    assert whole.experiments[0].counts["passed"] > 0 and len(whole.experiments[1].counts["hall_of_fame"]) == 3
