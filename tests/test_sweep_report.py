@@ -159,7 +159,7 @@ def test_watch_chunks_equal_child_by_child():
     from azlang.rng import Rng
     from azlang.search.config import load_config
     from azlang.search.generate import Generator
-    from azlang.search.watch import Watch
+    from azlang.search.watch import Watch, merge
 
     gen, rng = Generator(load_config("examples/demo.toml")), Rng(5)
     programs = [gen.random(rng) for _ in range(40)]
@@ -173,7 +173,9 @@ def test_watch_chunks_equal_child_by_child():
         many.see_many([programs[(start + j) % 40] for j in range(len(chunk))], chunk)
     assert (one.seen, one.passed, one.first[:2]) == (many.seen, many.passed, many.first[:2])
     assert {h: v[:2] for h, v in one.hall.items()} == {h: v[:2] for h, v in many.hall.items()}
-    assert len(one.hall) == 4
+    assert len(one.hall) == 8  # the buffer: 2k programs with different fitnesses
+    top = merge([one], 4)["hall_of_fame"]
+    assert len(top) == 4 and [h["fitness"] for h in top] == sorted({v[0] for v in one.hall.values()})[-1:-5:-1]
 
 
 def test_counts_survive_a_kill_and_resume(tmp_path):

@@ -3,14 +3,17 @@ many, and the first one found) and a hall of fame of the top-k distinct programs
 
 Every evaluated child is shown to `Watch.see` (the Python loop per child; the native loop per chunk, from
 the population slots the chunk wrote, which hold exactly its children in order). Distinct means a different
-sha256 of the canonical text after dce and canon. That costs milliseconds, so only children that would enter
-the hall are hashed, and a child whose fitness equals a hall entry's exactly is taken to be that program
-(on regression tasks equal float fitnesses mean equal programs; on accuracy tasks a distinct program with
-the very same accuracy as a hall member is not listed: the first found is kept).
+sha256 of the canonical text after dce and canon. Canonical hashing costs milliseconds, far more than a native
+child, so during the search the hall is a buffer of the 2k fittest programs with different fitnesses, keyed
+by their raw bytecode (a child whose fitness equals a buffered one's exactly is taken to be that program: the
+same program always scores the same unless it draws random numbers; on accuracy tasks a distinct program with
+the very same accuracy is not listed, the first found is kept), and `merge` hashes the buffers canonically at
+the end of the experiment and keeps the top k distinct ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -24,12 +27,12 @@ class Watch:
     """Plain data (checkpointed with the island): the threshold, its counters and the hall of fame."""
 
     threshold: float = math.inf  # a fitness; inf = not counting
-    k: int = 0  # hall of fame size; 0 = off
+    k: int = 0  # hall of fame size; 0 = off (the buffer holds up to 2k programs)
     reference_done: bool = False  # the threshold was computed from acceptance.reference
     seen: int = 0
     passed: int = 0
     first: tuple[int, float, Bytecode] | None = None  # (individual number on this island, fitness, program)
-    hall: dict[str, tuple[float, int, Bytecode]] = field(default_factory=dict)  # hash -> (fitness, individual, bc)
+    hall: dict[bytes, tuple[float, int, Bytecode]] = field(default_factory=dict)  # raw key -> (fitness, individual, bc)
 
     def see(self, bc: Bytecode, fit: float) -> None:
         self.seen += 1
@@ -51,7 +54,7 @@ class Watch:
             j = int(hits[0])
             self.first = (base + j + 1, float(f[j]), programs[j])
         if self.k:
-            full = len(self.hall) >= self.k
+            full = len(self.hall) >= 2 * self.k
             cutoff = min(v[0] for v in self.hall.values()) if full else -math.inf
             for j in np.flatnonzero(f > cutoff).tolist():
                 self.seen = base + j + 1
@@ -64,17 +67,26 @@ class Watch:
             return False
         if any(fit == f for f, _, _ in self.hall.values()):
             return False
-        return len(self.hall) < self.k or fit > min(f for f, _, _ in self.hall.values())
+        return len(self.hall) < 2 * self.k or fit > min(f for f, _, _ in self.hall.values())
 
     def _enter(self, bc: Bytecode, fit: float) -> None:
-        key = program_hash(bc)
+        key = raw_key(bc)
         old = self.hall.get(key)
         if old is not None and old[0] >= fit:
             return
         self.hall[key] = (fit, self.seen, bc)
-        if len(self.hall) > self.k:
+        if len(self.hall) > 2 * self.k:
             worst = min(self.hall, key=lambda h: (self.hall[h][0], -self.hall[h][1]))
             del self.hall[worst]
+
+
+def raw_key(bc: Bytecode) -> bytes:
+    """A cheap identity of the exact bytecode (sizes, rows, constants)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(tuple(bc.sizes)).encode())
+    h.update(np.ascontiguousarray(bc.code).tobytes())
+    h.update(np.ascontiguousarray(bc.data).tobytes())
+    return h.digest()
 
 
 def program_hash(bc: Bytecode) -> str:
@@ -94,10 +106,9 @@ def merge(watches: list[Watch | None], k: int) -> dict:
     first = min(firsts, key=lambda f: (f[0], f[1])) if firsts else None
     thresholds = sorted({w.threshold for _, w in ws})
     hall: dict[str, tuple[float, int, int, Bytecode]] = {}
-    for i, w in ws:
-        for h, (fit, n, bc) in w.hall.items():
-            if h not in hall or fit > hall[h][0]:
-                hall[h] = (fit, i, n, bc)
+    entries = [(fit, i, n, bc) for i, w in ws for fit, n, bc in w.hall.values()]
+    for fit, i, n, bc in sorted(entries, key=lambda e: (-e[0], e[2], e[1])):  # best first, then first found
+        hall.setdefault(program_hash(bc), (fit, i, n, bc))
     top = sorted(hall.items(), key=lambda kv: (-kv[1][0], kv[1][2], kv[1][1]))[:k]
     return {
         "threshold": thresholds[0] if len(thresholds) == 1 else thresholds,
