@@ -200,3 +200,19 @@ def test_counts_survive_a_kill_and_resume(tmp_path):
     resumed = resume(tmp_path / "killed")
     assert [e.counts for e in resumed.experiments] == [e.counts for e in whole.experiments]
     assert whole.experiments[0].counts["passed"] > 0 and len(whole.experiments[1].counts["hall_of_fame"]) == 3
+
+
+def test_sweep_cli(tmp_path):
+    runner = CliRunner()
+    args = ["sweep", "examples/demo.toml", "-d", str(tmp_path / "s"), "--seeds", "1,2", "--jobs", "1",
+            "--threshold", "0.2", "--set", "stop.max_individuals=500", "--set", "stop.max_experiments=1",
+            "--set", "evolution.population=100", "--set", 'tasks.final=["linear:F4:D3"]']
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "2 of 2 repeats finished" in res.output and "success > 0.2" in res.output
+    s = summarize(tmp_path / "s")
+    assert [r["seed"] for r in s["rows"]] == [1, 2] and s["compute"]["individuals"] == 1000
+    bad = runner.invoke(app, ["sweep", "examples/demo.toml", "-d", str(tmp_path / "t"), "--set", "population=3"])
+    assert bad.exit_code == 1 and "section.key=VALUE" in bad.output
+    bad = runner.invoke(app, ["sweep", "examples/demo.toml", "-d", str(tmp_path / "u"), "--set", "evolution.nope=3"])
+    assert bad.exit_code == 1 and "nope" in bad.output and "Traceback" not in bad.output
