@@ -11,7 +11,7 @@ from azlang.errors import AzError, ConfigError, VerifyError
 
 # Evaluation and task building (NumPy interpreter, datasets, downloads) are imported where used, so that
 # loading, checking and formatting programs (`azc check`, `azc fmt`) do not pay for them.
-from azlang.fitness import MEAN
+from azlang.fitness import MEAN, raw_metric
 from azlang.ir.nodes import MemoryShape, Program
 from azlang.ir.verify import verify
 from azlang.resources import list_resources, resource_path
@@ -114,6 +114,8 @@ class TaskFitness:
     name: str
     fitness: float
     train_steps: int
+    metric: str = "rms"  # the raw measure: "rms" (regression) or "accuracy" (classification)
+    value: float = math.nan
 
 
 @dataclass
@@ -124,8 +126,8 @@ class RunResult:
 
     def to_json(self) -> dict:
         return {"fitness": _json_float(self.fitness),
-                "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness)}
-                          for t in self.tasks]}
+                "tasks": [{"spec": t.spec, "task": t.name, "fitness": _json_float(t.fitness),
+                           t.metric: _json_float(t.value)} for t in self.tasks]}
 
     def _repr_html_(self) -> str:
         from azlang.reprs import run_html
@@ -161,13 +163,15 @@ def run(program: Program | str | Path, task_specs, params: dict[str, float] | No
     params = params or {}
     check_params(program, params)
     shape = _memory(program, shape)
-    evaluate = choose_backend(backend)
     tasks = [t for item in task_specs for t in _tasks_of(item, data_dir)]
+    backend, shape = _multiclass_backend(backend, [t for _, t in tasks], shape)
+    evaluate = choose_backend(backend)
     for F in sorted({t.F for _, t in tasks}):
         verify(program, shape, F)  # absolute indices must exist at every task's feature size
     result: Evaluation = evaluate(program, [t for _, t in tasks], Rng(seed), shape,
                                   EvalOptions(max_abs_error=max_abs_error), params, mode)
-    rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps) for (spec, t), r in zip(tasks, result.tasks)]
+    rows = [TaskFitness(spec, t.name, r.fitness, r.train_steps, *raw_metric(r.fitness, t.eval_type))
+            for (spec, t), r in zip(tasks, result.tasks)]
     name = "numpy" if evaluate is evaluate_numpy else "native"
     return RunResult(result.fitness, rows, name)
 
@@ -222,6 +226,17 @@ def evolve(config=None, **kwargs):
     from azlang.evolve_api import evolve as _evolve
 
     return _evolve(config, **kwargs)
+
+
+def _multiclass_backend(backend: str, tasks, shape: MemoryShape) -> tuple[str, MemoryShape]:
+    """10-class tasks (vector labels) are evaluated by the NumPy reference only, with v2 (the label) present."""
+    from azlang.tasks.multiclass import MIN_VECTORS, is_multiclass
+
+    if not any(is_multiclass(t) for t in tasks):
+        return backend, shape
+    if backend == "native":
+        raise ConfigError("10-class tasks (vector labels) run on the NumPy backend only", hint="use --backend auto")
+    return "numpy", MemoryShape(shape.S, max(shape.V, MIN_VECTORS), shape.M)
 
 
 def _memory(program: Program, shape: MemoryShape | None) -> MemoryShape:

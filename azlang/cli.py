@@ -162,6 +162,10 @@ def _register_subcommands() -> None:
     lazy_command("data", "azlang.data_cli:data_app", "Datasets: list what is present, fetch what is missing.")
     lazy_command("export", "azlang.export_cli:export", "Export a program as a standalone NumPy, PyTorch or JAX module.",
                  "azc export linear_sgd --to numpy -o linear_sgd_np.py\nazc export runs/r1/best.az --to torch -o model.py")
+    lazy_command("sweep", "azlang.report.cli:sweep", "Run N seeded repeats of a config in parallel processes, resumable.",
+                 "azc sweep examples/paper/fig4_linear_backprop.toml -d sweeps/lb --repeats 6 --threshold 0.999")
+    lazy_command("report", "azlang.report.cli:report", "Compare runs and sweeps: a table, success fractions, halls of fame, PNG plots.",
+                 "azc report sweeps/lb sweeps/lb_random -o report/")
 
 
 _register_subcommands()

@@ -17,6 +17,10 @@ from azlang.backends.semantics import sigmoid
 from azlang.fitness import MEAN, combine, flip_and_squash
 from azlang.ir.nodes import MemoryShape, Program
 from azlang.rng import Rng
+from azlang.tasks.multiclass import is_multiclass
+from azlang.tasks.multiclass import one_hot as mc_one_hot
+from azlang.tasks.multiclass import predicted_class as mc_predicted_class
+from azlang.tasks.multiclass import softmax as mc_softmax
 from azlang.tasks.task import ACCURACY, Task
 
 DEFAULT_MAX_ABS_ERROR = 100.0
@@ -64,6 +68,8 @@ class _Run:
         self.valid_errors: list[float] | None = [] if opts.record else None
 
     def train(self, indices: np.ndarray) -> bool:
+        if is_multiclass(self.task):
+            return self._train_multiclass(indices)
         s, v, task = self.mem.s, self.mem.v, self.task
         predict, learn = self.low.predict, self.low.learn
         classify, limit = task.eval_type == ACCURACY, self.opts.max_abs_error
@@ -87,7 +93,52 @@ class _Run:
                 fn()
         return True
 
+    def _train_multiclass(self, indices: np.ndarray) -> bool:
+        """Vector prediction and label (tasks/multiclass.py): logits in v1[0:C] -> softmax before Learn,
+        label one-hot in v2 and class index in s0 during Learn; error = sum |y - p| over the classes."""
+        s, v, task, C = self.mem.s, self.mem.v, self.task, self.task.n_classes
+        F, limit = task.F, self.opts.max_abs_error
+        for k in indices.tolist():
+            self.steps += 1
+            x, y = task.train_x[k], float(task.train_y[k])
+            v[0], v[2] = x, 0.0
+            s[0] = 0.0
+            for fn in self.low.predict:
+                fn()
+            p = np.zeros(F)
+            p[:C] = mc_softmax(v[1][:C])
+            label = mc_one_hot(y, F)
+            err = float(np.abs(label - p).sum())
+            if err != err or err > limit:
+                return False
+            if self.train_errors is not None:
+                self.train_errors.append(err)
+            v[0], v[1], v[2] = x, p, label
+            s[0] = y
+            for fn in self.low.learn:
+                fn()
+        return True
+
+    def _validate_multiclass(self, n: int) -> float:
+        s, v, task, C = self.mem.s, self.mem.v, self.task, self.task.n_classes
+        hits = 0
+        for k in range(n):
+            v[0], v[2] = task.valid_x[k], 0.0
+            s[0] = 0.0
+            for fn in self.low.predict:
+                fn()
+            guess = mc_predicted_class(v[1][:C])
+            if guess < 0:
+                return 0.0
+            if self.valid_errors is not None:
+                self.valid_errors.append(float(guess != int(task.valid_y[k])))
+            hits += guess == int(task.valid_y[k])
+        return hits / task.n_valid
+
     def validate(self) -> float:
+        if is_multiclass(self.task):
+            n = self.task.n_valid if self.opts.max_valid is None else min(self.opts.max_valid, self.task.n_valid)
+            return self._validate_multiclass(n)
         s, v, task = self.mem.s, self.mem.v, self.task
         n = task.n_valid if self.opts.max_valid is None else min(self.opts.max_valid, task.n_valid)
         classify, limit, loss = task.eval_type == ACCURACY, self.opts.max_abs_error, 0.0

@@ -25,3 +25,13 @@ def combine(fitnesses: Sequence[float], mode: str = MEAN) -> float:
     if mode == MEDIAN:
         return sorted(fitnesses)[len(fitnesses) // 2]
     raise ValueError(f"unknown combination mode {mode!r} (mean or median)")
+
+
+def raw_metric(fitness: float, eval_type: str) -> tuple[str, float]:
+    """The task's own measure behind a fitness: ("rms", error) for regression, inverting flip_and_squash
+    (fitness 0, an aborted or NaN evaluation, gives inf), or ("accuracy", fitness) for classification."""
+    if eval_type == "rms":
+        if fitness <= 0.0 or fitness != fitness:
+            return "rms", math.inf
+        return "rms", math.tan((1.0 - fitness) / TWO_OVER_PI)
+    return "accuracy", fitness

@@ -167,7 +167,7 @@ def test_mnist_and_fashion_from_idx_files(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("cifar:all:F16", "vector labels"),
+    ("cifar:all:F8", "needs 10 <= F"),
     ("cifar:3v5:F16:rms", "accuracy"),
     ("mnist:3v5:F1000", "784 pixels"),
 ])

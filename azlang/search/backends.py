@@ -16,6 +16,7 @@ from azlang.ir.bytecode import Bytecode, from_bytecode
 from azlang.ir.nodes import MemoryShape
 from azlang.rng import Rng
 from azlang.search.fec import FEC_SEED
+from azlang.tasks.multiclass import MIN_VECTORS, is_multiclass
 from azlang.tasks.task import Task
 
 RANDOM_OPS = frozenset(range(59, 65))
@@ -142,9 +143,21 @@ def native_available() -> bool:
 
 
 def make_evaluator(name: str, tasks: list[Task], shape: MemoryShape, max_abs_error: float) -> Evaluator:
-    """`auto`: native when importable and available, else NumPy; `native` insists."""
+    """`auto`: native when importable and available, else NumPy; `native` insists. 10-class tasks (vector
+    labels) are evaluated by NumPy only: the native kernels know scalar labels."""
+    if any(is_multiclass(t) for t in tasks):
+        check_multiclass_shape(shape)
+        if name == "native":
+            raise ConfigError("10-class tasks (vector labels) run on the NumPy backend only", hint="use --backend auto")
+        return NumpyEvaluator(tasks, shape, max_abs_error)
     if name == "numpy" or (name == "auto" and not native_available()):
         return NumpyEvaluator(tasks, shape, max_abs_error)
     if not native_available():
         raise ConfigError("the native backend is not available here", hint="use --backend numpy")
     return NativeAdapter(tasks, shape, max_abs_error)
+
+
+def check_multiclass_shape(shape: MemoryShape) -> None:
+    if shape.V < MIN_VECTORS:
+        raise ConfigError(f"10-class tasks need at least {MIN_VECTORS} vectors (v1 prediction, v2 label), "
+                          f"the memory has {shape.V}", hint="raise [memory] vectors")

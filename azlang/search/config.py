@@ -44,6 +44,7 @@ class ComponentConfig:
     size_init: int = 1
     size_min: int = 0
     size_max: int = 0
+    frozen: bool = False  # kept exactly as the initial program gives it: never mutated or randomised
 
 
 @dataclass(frozen=True)
@@ -124,10 +125,21 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class AcceptanceConfig:
+    """What the paper counts: evaluated programs passing a threshold, the first found, and a hall of fame."""
+
+    threshold: float = math.inf  # a search fitness; inf = not counting (unless `reference` is given)
+    reference: str = ""  # a program (stdlib name or .az path): its fitness on the same search tasks is the threshold
+    hall_of_fame: int = 0  # top-k distinct programs (after dce + canonical hashing) per experiment; 0 = off
+
+
+@dataclass(frozen=True)
 class IslandConfig:
     """One [[islands]] entry; entries apply to islands round-robin. Empty tasks = keep tasks.search."""
 
     tasks: tuple[str, ...] = ()
+    population: int = 0  # this island's P; 0 = evolution.population
+    tournament: int = 0  # this island's T; 0 = evolution.tournament
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ class ExperimentConfig:
     hurdles: HurdleConfig = HurdleConfig()
     stop: StopConfig = StopConfig()
     run: RunConfig = RunConfig()
+    acceptance: AcceptanceConfig = AcceptanceConfig()
     islands: tuple[IslandConfig, ...] = ()  # per-island overrides ([[islands]] in TOML)
     source: str = field(default="<config>", compare=False)
 
@@ -270,6 +283,15 @@ def validate(cfg: ExperimentConfig) -> None:
     for name, comp in zip(("setup", "predict", "learn"), cfg.components()):
         _check(comp.size_init >= 0, cfg, f"{name}.size_init", "must be >= 0")
         _check(comp.size_min >= 0 and comp.size_max >= 0, cfg, f"{name}.size_min/size_max", "must be >= 0")
+        _check(
+            not comp.frozen or ev.initial_population != "random" or bool(ev.seeds),
+            cfg,
+            f"{name}.frozen",
+            "takes the component from a program: give evolution.seeds (the first one is used) or a built-in model",
+        )
+    for i, isl in enumerate(cfg.islands):
+        _check(isl.population >= 0 and isl.tournament >= 0, cfg, f"islands[{i}]", "population/tournament must be >= 0")
+    _check(cfg.acceptance.hall_of_fame >= 0, cfg, "acceptance.hall_of_fame", "must be >= 0 (0 = off)")
     m = cfg.memory
     _check(
         m.scalars >= 2 and m.vectors >= 1 and m.matrices >= 0,

@@ -22,6 +22,7 @@ from azlang.search.fec import FecCache
 from azlang.search.generate import Generator
 from azlang.search.hurdles import Hurdle
 from azlang.search.mutate import Mutator
+from azlang.search.watch import Watch
 
 
 @dataclass
@@ -38,6 +39,7 @@ class IslandState:
     cache: FecCache | None = None
     hurdle: Hurdle | None = None
     best: tuple[float, Bytecode] | None = None  # best ever evaluated (random search's answer)
+    watch: Watch | None = None  # acceptance threshold counts and hall of fame (search/watch.py)
 
 
 def tournament(fitnesses: list[float], size: int, rng: Rng) -> int:
@@ -101,6 +103,8 @@ class Island:
         st.individuals += 1
         if st.best is None or fit > st.best[0]:
             st.best = (fit, bc)
+        if st.watch is not None:
+            st.watch.see(bc, fit)
         if st.hurdle is not None and st.individuals > self.P:
             st.hurdle.tick(lambda: st.fitnesses)
 
@@ -143,6 +147,12 @@ class Island:
                 self._count(child, fit)
         st.cursor = 0
 
+    def observe_slots(self, start: int, n: int) -> None:
+        """Show the watch the children a native chunk wrote into slots start..start+n-1, in order."""
+        st = self.state
+        if st.watch is not None and n > 0:
+            st.watch.see_many(_Slots(st.programs, start), st.fitnesses[start:start + n])
+
     # --- results and migration ---------------------------------------------------------------------------
 
     def candidate(self) -> tuple[float, Bytecode]:
@@ -166,6 +176,16 @@ class Island:
         for fit, bc in arrivals[: self.P]:
             st.programs[st.cursor], st.fitnesses[st.cursor] = bc, fit
             st.cursor = (st.cursor + 1) % self.P
+
+
+class _Slots:
+    """Lazy view of population slots from `start` on (a native population builds bytecode on access)."""
+
+    def __init__(self, programs, start: int):
+        self.programs, self.start = programs, start
+
+    def __getitem__(self, j: int) -> Bytecode:
+        return self.programs[self.start + j]
 
 
 def population_stats(fitnesses: list[float]) -> tuple[float, float, float]:

@@ -25,11 +25,14 @@ from azlang.search.config import ExperimentConfig, load_config, override
 from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
-from azlang.search.islands import Coordinator, IslandJob, new_state, shape_of
+from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of
+from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import load_seeds, resolve_seed
+from azlang.search.watch import merge as merge_watches
+from azlang.search.watch import task_metrics
 
 Progress = Callable[[dict], None]
 
@@ -97,6 +100,7 @@ class Driver:
         self.started = time.monotonic()
         self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed)
         self.progress = progress
+        self.last_tasks: list = []  # raw metric per task of the latest select / final evaluation
 
     def elapsed(self) -> float:
         return self.state.seconds + time.monotonic() - self.started
@@ -134,7 +138,9 @@ class Driver:
         rngs = [st.rng] if self.workers == 1 else [Rng(st.rng.seed32()) for _ in range(self.workers)]
         st.migration_rng = Rng(st.rng.seed32()) if self.workers > 1 else Rng(0)
         n_tasks = {id(s): len(tasksets.build(s, cfg.tasks.data_dir)) for s in st.island_specs}  # once per set
-        st.islands = [new_state(cfg, k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)]
+        st.islands = [
+            new_state(island_config(cfg, k), k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)
+        ]
         st.last_progress = None
         self.tracker.start_experiment()
 
@@ -148,7 +154,7 @@ class Driver:
             self.tracker.on_report,
         )
         specs = st.island_specs or [st.search_specs] * len(st.islands)  # checkpoints from before [[islands]]
-        jobs = [IslandJob(self.cfg, specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
+        jobs = [IslandJob(island_config(self.cfg, k), specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
         states = self.executor.run(jobs, coordinator, self.checkpoint, self.cfg.run.checkpoint_every)
         if self.workers == 1:
             st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)
@@ -166,6 +172,8 @@ class Driver:
         record = ExperimentRecord(
             st.experiment, search_fit, select_fit, individuals, steps, self.tracker.experiment_seconds(), reason, kept
         )
+        record.counts = merge_watches([s.watch for s in states], cfg.acceptance.hall_of_fame)
+        record.select_tasks = self.last_tasks
         st.experiments.append(record)
         st.individuals += individuals
         st.train_steps += steps
@@ -175,6 +183,7 @@ class Driver:
 
     def _select(self, bc: Bytecode, search_fit: float) -> float:
         cfg, st = self.cfg, self.state
+        self.last_tasks = []
         if not cfg.tasks.select:
             return search_fit
         specs = tasksets.parse_all(cfg.tasks.select)
@@ -188,6 +197,7 @@ class Driver:
         ev = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
         with np.errstate(all="ignore"):
             results = ev.full(bc, list(range(len(tasks))), rng, [None] * len(tasks))
+        self.last_tasks = task_metrics(tasks, results)
         return combine([r.fitness for r in results], "mean")  # select and final always use the mean
 
     def _maybe_done(self, reason: str) -> None:
@@ -203,6 +213,7 @@ class Driver:
         if self.cfg.tasks.final:
             final_rng = Rng(st.rng.seed32())
             st.final_fitness = self._evaluate(st.best[2], tasksets.parse_all(self.cfg.tasks.final), final_rng)
+            st.final_tasks = self.last_tasks
         st.done = True
         self._write_summary()
 
@@ -254,7 +265,13 @@ class Driver:
             self.elapsed(),
             st.stopped_by or "done",
             str(self.rundir.path) if self.rundir else None,
+            list(st.final_tasks),
+            self.metadata(),
         )
+
+    def metadata(self) -> dict:
+        specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
+        return collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:

@@ -53,7 +53,15 @@ class Generator:
         self.out_lo = {SCALAR: 1, VECTOR: 1, MATRIX: 0}
         self.ops = tuple(c.ops for c in cfg.components())
         self.size_init = tuple(c.size_init for c in cfg.components())
+        self.frozen = tuple(c.frozen for c in cfg.components())
+        self.frozen_rows: list[list[tuple]] = [[], [], []]  # what random programs take for frozen components
         self._check(cfg)
+
+    def freeze_from(self, bc: Bytecode) -> None:
+        """Frozen components of random programs (random search) are copied from this initial program."""
+        rows = [tuple(c) + tuple(d) for c, d in zip(bc.code.tolist(), bc.data.tolist())]
+        starts = np.cumsum((0,) + tuple(bc.sizes))
+        self.frozen_rows = [rows[starts[c]:starts[c + 1]] for c in range(3)]
 
     def _check(self, cfg: ExperimentConfig) -> None:
         for name, ops in zip(("setup", "predict", "learn"), self.ops):
@@ -126,7 +134,7 @@ class Generator:
         """A built-in initial model by config name, padded with NO_OPs to the *_size_init values."""
         if name == "empty":
             return make_bytecode(((), (), ()))
-        if name == "random":
+        if name in ("random", "random_frozen"):  # random_frozen: Python-built (frozen rows from the seed)
             return self.random(rng)
         parts = {
             "noop": ((), (), ()),
@@ -143,7 +151,10 @@ class Generator:
         """RANDOM_ALGORITHM: sizes init; a component is randomised only if its op list is non-empty."""
         rows = []
         for c, n in enumerate(self.size_init):
-            rows.append(self.component_rows(rng, c, n) if self.ops[c] else [NOOP_ROW] * n)
+            if self.frozen[c]:
+                rows.append(list(self.frozen_rows[c]))
+            else:
+                rows.append(self.component_rows(rng, c, n) if self.ops[c] else [NOOP_ROW] * n)
         return make_bytecode(rows)
 
 

@@ -11,9 +11,10 @@ its oldest members.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from azlang.ir.bytecode import Bytecode
 from azlang.ir.nodes import MemoryShape
@@ -29,6 +30,7 @@ from azlang.search.hurdles import Hurdle
 from azlang.search.mutate import Mutator
 from azlang.search.native_island import maybe_native
 from azlang.search.tasksets import build
+from azlang.search.watch import Watch
 from azlang.tasks.spec import TaskSpec
 
 MIGRATION_FRACTION = 0.5
@@ -42,6 +44,19 @@ class IslandJob:
     state: IslandState
 
 
+def island_config(cfg: ExperimentConfig, k: int) -> ExperimentConfig:
+    """The config island k runs: its [[islands]] entry's population and tournament, when set, replace
+    evolution's (entries apply round-robin, like their tasks)."""
+    if not cfg.islands:
+        return cfg
+    entry = cfg.islands[k % len(cfg.islands)]
+    if not (entry.population or entry.tournament):
+        return cfg
+    ev = replace(cfg.evolution, population=entry.population or cfg.evolution.population,
+                 tournament=entry.tournament or cfg.evolution.tournament)
+    return replace(cfg, evolution=ev)
+
+
 def new_state(cfg: ExperimentConfig, island: int, rng: Rng, n_tasks: int) -> IslandState:
     fec, h = cfg.fec, cfg.hurdles
     cache = FecCache(fec.cache_size, fec.forget_every) if fec.enabled else None
@@ -50,7 +65,10 @@ def new_state(cfg: ExperimentConfig, island: int, rng: Rng, n_tasks: int) -> Isl
         if h.enabled
         else None
     )
-    return IslandState(island, rng, cache=cache, hurdle=hurdle)
+    acc = cfg.acceptance
+    counting = acc.reference or acc.threshold < math.inf or acc.hall_of_fame
+    watch = Watch(acc.threshold, acc.hall_of_fame) if counting else None
+    return IslandState(island, rng, cache=cache, hurdle=hurdle, watch=watch)
 
 
 def shape_of(cfg: ExperimentConfig) -> MemoryShape:
@@ -63,6 +81,11 @@ def build_island(job: IslandJob, tasks=None) -> Island:
     tasks = tasks if tasks is not None else build(job.specs, cfg.tasks.data_dir)
     gen = Generator(cfg)
     backend = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
+    if any(gen.frozen):
+        gen.freeze_from(job.seeds[0] if job.seeds else gen.model(cfg.evolution.initial_population, Rng(0)))
+    if st.watch is not None and cfg.acceptance.reference and not st.watch.reference_done:
+        st.watch.threshold = reference_fitness(cfg, backend, tasks)
+        st.watch.reference_done = True
     budget = None
     if cfg.budget.enabled:
         budget = TrainBudget(gen.model(cfg.budget.baseline, Rng(0)), cfg.budget.threshold_factor)
@@ -86,10 +109,24 @@ def build_island(job: IslandJob, tasks=None) -> Island:
         gen,
         Mutator(cfg, gen),
         evaluator,
-        ev.initial_population,
+        "random_frozen" if ev.initial_population == "random" and any(gen.frozen) else ev.initial_population,
         job.seeds,
     )
     return maybe_native(island, cfg)  # the native exact-mode loop when evolution.loop and the options allow
+
+
+def reference_fitness(cfg: ExperimentConfig, backend, tasks) -> float:
+    """The acceptance reference program's combined fitness on these search tasks (full training, fixed Rng)."""
+    from azlang.api import find_program
+    from azlang.fitness import combine
+    from azlang.ir.bytecode import to_bytecode
+    from azlang.search.seeds import _find
+    from azlang.syntax import load
+
+    bc = to_bytecode(load(find_program(_find(cfg.acceptance.reference, cfg.source))))
+    Generator(cfg).check_fits(bc, f"acceptance.reference {cfg.acceptance.reference}")
+    results = backend.full(bc, list(range(len(tasks))), Rng(1), [t.n_train * t.epochs for t in tasks])
+    return combine([r.fitness for r in results], cfg.tasks.combination)
 
 
 @dataclass

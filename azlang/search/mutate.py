@@ -59,7 +59,7 @@ class Mutator:
         self.prob = f32(cfg.evolution.mutate_prob)
         self.actions = tuple(MUTATIONS.index(m) for m in cfg.evolution.mutations)
         comps = cfg.components()
-        self.mutable = tuple(c for c in range(3) if comps[c].ops)
+        self.mutable = tuple(c for c in range(3) if comps[c].ops and not comps[c].frozen)
         self.size_min = tuple(c.size_min for c in comps)
         self.size_max = tuple(c.size_max for c in comps)
         self._do = (

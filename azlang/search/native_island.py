@@ -33,6 +33,8 @@ def native_reason(cfg: ExperimentConfig, island: Island) -> str | None:
         return "the evaluation backend is not native (run.backend, or llvmlite unavailable)"
     if cfg.evolution.batch > 1:
         return "batched sweeps (evolution.batch > 1) run in Python only"
+    if cfg.evolution.algorithm == "random" and any(c.frozen for c in cfg.components()):
+        return "random search with frozen components runs in Python only"
     return None
 
 
@@ -99,9 +101,11 @@ class NativeIsland(Island):
             self.native = NativeLoop(self, self.cfg)
 
     def _run(self, source: int, n: int) -> None:
+        start = self.state.cursor
         self.native.push(self.state)
         self.native.run(source, n)
         self.native.pull(self.state)
+        self.observe_slots(start, n)  # the chunk's children, in order, for the watch (search/watch.py)
 
 
 class NativeLoop:

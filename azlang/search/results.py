@@ -21,6 +21,8 @@ class ExperimentRecord:
     seconds: float
     stopped_by: str
     best_so_far: bool
+    counts: dict = field(default_factory=dict)  # acceptance threshold counts and hall of fame (search/watch.py)
+    select_tasks: list = field(default_factory=list)  # the candidate's raw metric per T_select task
 
 
 @dataclass
@@ -44,6 +46,7 @@ class RunState:
     last_progress: int | None = None  # individuals of the current experiment at the last progress line
     stopped_by: str | None = None
     final_fitness: float | None = None
+    final_tasks: list = field(default_factory=list)  # the best candidate's raw metric per final task
     done: bool = False
 
 
@@ -63,6 +66,8 @@ class SearchResult:
     seconds: float
     stopped_by: str
     run_dir: str | None = None
+    final_tasks: list = field(default_factory=list)  # {"task", "fitness", "rms" or "accuracy"} per final task
+    metadata: dict = field(default_factory=dict)  # versions, commit, command line, CPU, evaluator and loop
 
     def to_json(self) -> dict:
         out = asdict(self)

@@ -37,8 +37,8 @@ def load_seeds(cfg: ExperimentConfig, gen: Generator) -> list[Program]:
     initial = cfg.evolution.initial_population
     if initial not in ("seeds", "random", "empty", "noop"):
         gen.check_fits(gen.model(initial, Rng(0)), f"{cfg.source}: initial model {initial!r}")
-    if initial != "seeds":
-        return []
+    if initial != "seeds" and not (initial == "random" and any(c.frozen for c in cfg.components())):
+        return []  # (random programs with frozen components take those from the first seed)
     from azlang.api import find_program
     from azlang.syntax import load
 

@@ -188,10 +188,6 @@ def _take(asked: int | None, available: int, letter: str, what: str) -> int:
 # --- the builder --------------------------------------------------------------------------------------------
 
 def _check(spec: TaskSpec, info: ds.DatasetInfo) -> None:
-    if spec.part == "all":
-        raise TaskSpecError(f"task spec {spec.text!r}: {spec.dataset}:all would be a 10-class task, which needs "
-                            "vector labels; the evaluator supports scalar labels only",
-                            hint=f"use a class pair like {spec.dataset}:3v5, or {spec.dataset}:search / select")
     if spec.eval_type == RMS_ERROR:
         raise TaskSpecError(f"task spec {spec.text!r}: projected binary tasks are evaluated by accuracy")
     if spec.F > info.D:
@@ -201,6 +197,10 @@ def _check(spec: TaskSpec, info: ds.DatasetInfo) -> None:
 
 @register("cifar", "mnist", "fashion")
 def build_projected(spec: TaskSpec, data_dir: str | None) -> list[Task]:
+    if spec.part == "all":  # 10 classes: vector labels (azlang/tasks/multiclass.py)
+        from azlang.tasks.multiclass_data import build_multiclass
+
+        return build_multiclass(spec, data_dir)
     spec = spec.with_defaults(F=DEFAULT_F)
     info = ds.dataset_info(spec.dataset)
     _check(spec, info)

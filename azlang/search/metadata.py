@@ -1,0 +1,76 @@
+"""Search stage: reproducibility metadata for run summaries (versions, commit, command line, CPU, engine)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+
+def package_version(name: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except ImportError:  # PackageNotFoundError: not installed, or no metadata (a source checkout)
+        return None
+
+
+def git_commit(where: Path | None = None) -> str | None:
+    """The commit of the azlang checkout (with `+dirty` when it has uncommitted changes), or None."""
+    where = where or Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=where, capture_output=True, text=True,
+                              timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=where,
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def engine(cfg, tasks) -> dict[str, str]:
+    """Which evaluator and search loop the islands use (the same decisions as search/backends.make_evaluator
+    and search/native_island.native_reason)."""
+    from azlang.search.backends import native_available
+    from azlang.tasks.multiclass import is_multiclass
+
+    multiclass = any(is_multiclass(t) for t in tasks)
+    native = cfg.run.backend != "numpy" and not multiclass and native_available()
+    ev = cfg.evolution
+    frozen_random = ev.algorithm == "random" and any(c.frozen for c in cfg.components())
+    loop = "native" if native and ev.loop != "python" and ev.batch == 1 and not frozen_random else "python"
+    return {"evaluator": "native" if native else "numpy", "loop": loop}
+
+
+def collect(cfg, tasks) -> dict:
+    """Everything needed to say what produced a run: JSON-ready."""
+    import numpy
+
+    return {
+        "azlang": package_version("azlang"),
+        "git_commit": git_commit(),
+        "command": list(sys.argv),
+        "cwd": os.getcwd(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "llvmlite": package_version("llvmlite"),
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        **engine(cfg, tasks),
+    }

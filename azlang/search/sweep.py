@@ -1,0 +1,202 @@
+"""Search stage: repeats of one experiment config over seeds, in parallel processes, under one sweep directory.
+
+sweep.json         what the sweep is: the config (resolved once, so every repeat runs the same one), seeds
+repeat_NNN/        a normal run directory per repeat (config.toml, progress.jsonl, summary.json, checkpoint)
+sweep_summary.json what the paper reports over the repeats (see `summarize`)
+
+A sweep is resumable as a whole: running it again skips finished repeats, resumes those with a checkpoint
+and starts the rest. Each repeat is one process with one island (run.workers = 1), so repeats with fixed
+seeds give exactly what separate runs with those seeds give.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from azlang.errors import AzError, ConfigError
+from azlang.search.config import ExperimentConfig, from_dict, load_config, override, to_dict, to_toml
+
+SWEEP, SWEEP_SUMMARY = "sweep.json", "sweep_summary.json"
+
+
+@dataclass
+class RepeatOutcome:
+    index: int
+    seed: int
+    run_dir: str
+    status: str  # "done" (already finished), "ran", "resumed" or "failed: ..."
+
+
+def repeat_dir(sweep_dir: Path, index: int) -> Path:
+    return sweep_dir / f"repeat_{index:03d}"
+
+
+def plan(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int, seeds: list[int] | None = None,
+         overrides: dict | None = None, thresholds: list[float] | None = None) -> dict:
+    """Create (or re-read) the sweep directory's plan. An existing plan wins: a sweep is resumed, not changed."""
+    sweep_dir = Path(sweep_dir)
+    if (sweep_dir / SWEEP).exists():
+        return json.loads((sweep_dir / SWEEP).read_text())
+    cfg = load_config(config) if isinstance(config, str | Path) else config
+    cfg = override(cfg, {**(overrides or {}), "run.workers": 1})
+    if seeds is None:
+        base = cfg.run.random_seed or 1
+        seeds = [base + i for i in range(repeats)]
+    if len(seeds) != repeats or repeats < 1:
+        raise ConfigError(f"a sweep needs at least one repeat and one seed per repeat ({repeats} repeats, "
+                          f"{len(seeds)} seeds)")
+    if len(set(seeds)) != len(seeds) or any(s <= 0 for s in seeds):
+        raise ConfigError("sweep seeds must be distinct positive integers (0 would be time-based)")
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    data = {"source": str(cfg.source), "config": to_dict(cfg), "seeds": list(seeds),
+            "thresholds": list(thresholds or [])}
+    (sweep_dir / SWEEP).write_text(json.dumps(data, indent=2) + "\n")
+    (sweep_dir / "config.toml").write_text(to_toml(cfg))
+    return data
+
+
+def run_sweep(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int = 1,
+              seeds: list[int] | None = None, jobs: int = 0, overrides: dict | None = None,
+              thresholds: list[float] | None = None) -> dict:
+    """Run (or finish) every repeat, `jobs` at a time (0 = all cores), and return the sweep summary."""
+    sweep_dir = Path(sweep_dir)
+    data = plan(config, sweep_dir, repeats, seeds, overrides, thresholds)
+    todo = [(i, s) for i, s in enumerate(data["seeds"])]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    args = [(str(sweep_dir), i, s) for i, s in todo]
+    if jobs == 1:
+        outcomes = [_repeat(*a) for a in args]
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            outcomes = list(pool.map(_repeat, *zip(*args)))
+    failed = [o for o in outcomes if o.status.startswith("failed")]
+    summary = summarize(sweep_dir)
+    summary["outcomes"] = [o.__dict__ for o in outcomes]
+    _write(sweep_dir / SWEEP_SUMMARY, summary)
+    if failed:
+        raise AzError(f"{len(failed)} of {len(outcomes)} repeats failed; first: {failed[0].status}",
+                      hint=f"fix the cause and run the sweep again to finish it ({sweep_dir})")
+    return summary
+
+
+def _repeat(sweep_dir: str, index: int, seed: int) -> RepeatOutcome:
+    """One repeat in this process: finished -> nothing, checkpoint -> resume, else a fresh run."""
+    from azlang.search.experiment import resume, run_experiment
+    from azlang.search.rundir import CHECKPOINT, SUMMARY, RunDir
+
+    path = repeat_dir(Path(sweep_dir), index)
+    try:
+        if (path / SUMMARY).exists():
+            return RepeatOutcome(index, seed, str(path), "done")
+        if (path / CHECKPOINT).exists():
+            result = resume(path)
+            if not (path / SUMMARY).exists():  # a finished run resumed reports again without rewriting it
+                RunDir(path).write_summary(result.to_json())
+            return RepeatOutcome(index, seed, str(path), "resumed")
+        if path.exists():
+            shutil.rmtree(path)  # started but never checkpointed: nothing to keep
+        cfg = _config(Path(sweep_dir))
+        run_experiment(cfg, path, overrides={"run.random_seed": seed})
+        return RepeatOutcome(index, seed, str(path), "ran")
+    except AzError as e:
+        return RepeatOutcome(index, seed, str(path), f"failed: {e}")
+
+
+def _config(sweep_dir: Path) -> ExperimentConfig:
+    data = json.loads((sweep_dir / SWEEP).read_text())
+    return from_dict(_toml_ready(data["config"]), data["source"])
+
+
+def _toml_ready(d):
+    """JSON turned tuples into lists and cannot hold inf; put back what from_dict expects."""
+    if isinstance(d, dict):
+        return {k: _toml_ready(v) for k, v in d.items() if v is not None}
+    if isinstance(d, list):
+        return [_toml_ready(v) for v in d]
+    return d
+
+
+def _write(path: Path, data: dict) -> None:
+    from azlang.search.rundir import _json_safe
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_json_safe(data), indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+# --- what the paper reports ---------------------------------------------------------------------------------
+
+def best_of(summary: dict) -> float | None:
+    """A repeat's result: its final fitness when final tasks were given, else its best select fitness."""
+    if summary.get("final_fitness") is not None:
+        return summary["final_fitness"]
+    return summary.get("select_fitness")
+
+
+def mean_2sem(values: list[float]) -> tuple[float, float]:
+    """Mean and two standard errors of the mean (sample std, n - 1); one value has no error (0)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, 2.0 * math.sqrt(var / n)
+
+
+def fraction_2sigma(successes: int, n: int) -> tuple[float, float]:
+    """Success fraction and two binomial standard deviations sqrt(p (1 - p) / n)."""
+    p = successes / n
+    return p, 2.0 * math.sqrt(p * (1.0 - p) / n)
+
+
+def summarize(sweep_dir: str | Path) -> dict:
+    """Per repeat: seed, result, compute, acceptance counts; over repeats: mean +- 2 SEM, success fractions
+    +- 2 sigma against every threshold of the plan, compute used. Unfinished repeats are listed as such."""
+    sweep_dir = Path(sweep_dir)
+    data = json.loads((sweep_dir / SWEEP).read_text())
+    rows = [_repeat_row(sweep_dir, i, s) for i, s in enumerate(data["seeds"])]
+    done = [r for r in rows if r["result"] is not None]
+    out = {"sweep": str(sweep_dir), "source": data["source"], "repeats": len(rows), "finished": len(done),
+           "rows": rows}
+    if done:
+        mean, sem2 = mean_2sem([r["result"] for r in done])
+        out["result_mean"], out["result_2sem"] = mean, sem2
+        out["result_best"] = max(r["result"] for r in done)
+        out["success"] = [{"threshold": t, **dict(zip(("fraction", "two_sigma"),
+                                                       fraction_2sigma(sum(r["result"] > t for r in done),
+                                                                       len(done))))}
+                          for t in data.get("thresholds", [])]
+        accepted = [r for r in done if r["passed"] is not None]
+        if accepted:
+            frac, sig2 = fraction_2sigma(sum(r["passed"] > 0 for r in accepted), len(accepted))
+            out["acceptance"] = {"fraction": frac, "two_sigma": sig2}
+    out["compute"] = {k: sum(r[k] for r in rows) for k in ("train_steps", "individuals", "core_seconds")}
+    return out
+
+
+def _repeat_row(sweep_dir: Path, index: int, seed: int) -> dict:
+    path = repeat_dir(sweep_dir, index) / "summary.json"
+    s = json.loads(path.read_text()) if path.exists() else {}
+    exps = s.get("experiments", [])
+    counts = [e.get("counts") or {} for e in exps]
+    passed = [c["passed"] for c in counts if "passed" in c]
+    return {
+        "repeat": index,
+        "seed": seed,
+        "run_dir": str(repeat_dir(sweep_dir, index)),
+        "result": best_of(s) if s else None,
+        "select_fitness": s.get("select_fitness"),
+        "final_fitness": s.get("final_fitness"),
+        "individuals": s.get("individuals", 0),
+        "train_steps": s.get("train_steps", 0),
+        "core_seconds": s.get("seconds", 0.0),  # one process per repeat
+        "passed": sum(passed) if passed else None,
+        "stopped_by": s.get("stopped_by"),
+    }
