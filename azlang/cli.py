@@ -88,9 +88,9 @@ def _register_subcommands() -> None:
     """Commands whose implementations live beside their library stage."""
     from azlang.data_cli import data_app
     from azlang.opt_cli import ablate, opt, show, tune
-    from azlang.search.cli_evolve import evolve
+    from azlang.search.cli_evolve import CONTEXT, evolve
 
-    app.command("evolve", help="Evolve algorithms by regularized evolution (see examples/demo.toml).")(evolve)
+    app.command("evolve", context_settings=CONTEXT)(evolve)  # help: evolve's docstring (with an example)
     app.add_typer(data_app, name="data", help="Datasets: list what is present, fetch what is missing.")
     app.command("opt", help="Run IR passes: dce, canon, fold, decouple.")(opt)
     app.command("tune", help="Random search over a program's params (log-uniform factors).")(tune)

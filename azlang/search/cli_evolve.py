@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -11,11 +13,15 @@ from rich.live import Live
 from rich.table import Table
 
 from azlang.cli_support import friendly, out
+from azlang.errors import AzError
+from azlang.resources import resource_path
 from azlang.search.config import load_config, override
 from azlang.search.experiment import resume as resume_run
 from azlang.search.experiment import run_experiment
-from azlang.search.presets import demo_config, from_seeds_config
+from azlang.search.interrupt import EXIT_CODES
+from azlang.search.presets import demo_config, from_seeds_config, task_protocol
 
+STOP_EXIT = {"interrupt": EXIT_CODES[signal.SIGINT], "terminate": EXIT_CODES[signal.SIGTERM]}
 
 
 def flag_overrides(
@@ -36,12 +42,13 @@ def flag_overrides(
     backend,
     executor=None,
     address=None,
+    data_dir=None,
 ) -> dict:
     """Command-line flags as dotted config keys (None = not given, keep the config's value)."""
     return {
         "evolution.seeds": tuple(str(s) for s in seed) or None,
         "evolution.initial_population": "seeds" if seed else None,
-        "tasks.search": tuple(task) or None,
+        **(task_protocol(task) if task else {}),
         "evolution.population": population,
         "evolution.tournament": tournament,
         "evolution.mutate_prob": mutate_prob,
@@ -57,6 +64,7 @@ def flag_overrides(
         "run.backend": backend,
         "run.executor": executor,
         "run.address": address,
+        "tasks.data_dir": data_dir,
     }
 
 
@@ -68,17 +76,49 @@ def _count(x: float) -> str:
     return f"{x:.0f}"
 
 
+def _eta(p: dict) -> str:
+    done, eta = p.get("done"), p.get("eta")
+    if done is None:
+        return "-"
+    return f"{100 * done:.0f}%" + (f" eta {eta:.0f}s" if eta is not None else "")
+
+
+def plain_line(p: dict) -> str:
+    """One progress line for logs and pipes (never wrapped), like the reference's `indivs=... elapsed_secs=...`."""
+    pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
+    eta = "" if p.get("eta") is None else f" eta_secs={p['eta']:.0f}"
+    done = "" if p.get("done") is None else f" done={100 * p['done']:.1f}%"
+    return (
+        f"progress exp={p['experiment']} indivs={p['individuals']} indivs_per_sec={p['individuals_per_s']:.0f} "
+        f"train_steps={p['train_steps']} best={p['best']:.6f} mean={p['mean']:.6f} stdev={p['stdev']:.6f} "
+        f"fec_hits={pct(p['fec_hit_rate'])} hurdle_pass={pct(p['hurdle_pass_rate'])}{done}{eta} "
+        f"elapsed_secs={p['time']:.1f}"
+    )
+
+
 class Display:
-    """A rich Live table of the latest progress line; experiment results are printed above it."""
+    """Progress: a rich Live table on a terminal (experiment results and notices printed above it), plain
+    periodic log lines otherwise."""
 
     def __init__(self, console: Console):
         self.console, self.last = console, None
         self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
+        self.terminal = console.is_terminal
+
+    def __enter__(self):
+        if self.terminal:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.terminal:
+            self.live.__exit__(*exc)
 
     def _table(self) -> Table:
         t = Table(title="evolution", show_header=True)
-        for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hit", "hurdle", "time"):
-            t.add_column(col, justify="right")
+        for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hit", "hurdle", "done", "time"):
+            # overflow="fold": a narrow terminal wraps a value, never cuts it
+            t.add_column(col, justify="right", overflow="fold", min_width=9 if col in ("best", "mean") else None)
         p = self.last
         if p:
             pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
@@ -91,30 +131,49 @@ class Display:
                 f"{p['mean']:.6f}",
                 pct(p["fec_hit_rate"]),
                 pct(p["hurdle_pass_rate"]),
+                _eta(p),
                 f"{p['time']:.0f}s",
             )
             for i in p.get("per_island", []):  # several islands: one line each under the total
                 row = (f"#{i['island']}", _count(i["individuals"]), "", _count(i["train_steps"]))
-                t.add_row(*row, f"{i['best']:.6f}", f"{i['mean']:.6f}", "", "", "", style="dim")
+                t.add_row(*row, f"{i['best']:.6f}", f"{i['mean']:.6f}", "", "", "", "", style="dim")
         return t
 
+    def print(self, text: str) -> None:
+        self.console.print(text, soft_wrap=True, markup=False, highlight=False)
+
     def __call__(self, event: dict) -> None:
-        if event["event"] == "progress":
+        kind = event["event"]
+        if kind == "progress":
             self.last = event
-        elif event["event"] == "experiment":
-            self.console.print(
+            if not self.terminal:
+                self.print(plain_line(event))
+        elif kind == "experiment":
+            self.print(
                 f"experiment {event['index']}: search {event['search_fitness']:.6f}, "
                 f"select {event['select_fitness']:.6f} ({event['stopped_by']}, "
-                f"{event['individuals']:,} individuals)"
-                + ("  [bold green]best so far[/]" if event["best_so_far"] else "")
+                f"{event['individuals']:,} individuals)" + ("  best so far" if event["best_so_far"] else "")
             )
-        self.live.update(self._table())
+        elif kind == "notice":
+            self._notice(event)
+        if self.terminal:
+            self.live.update(self._table())
+
+    def _notice(self, event: dict) -> None:
+        if event["what"] == "start":
+            verb = "resuming" if event["resumed"] else "run directory"
+            self.print(f"{verb}: {event['run_dir'] or '(none)'}; random seed {event['seed']}")
+            for part in ("search", "select", "final"):
+                self.print(f"  {part} tasks: {', '.join(event[part]) or '(none: the search fitness)'}")
+        elif event["what"] == "final evaluation":
+            self.print(f"final evaluation of the best candidate on {', '.join(event['tasks'])} ...")
 
 
 def _print_result(result) -> None:
     out.print(
         f"stopped by: {result.stopped_by}; {result.individuals:,} individuals, "
-        f"{result.train_steps:,} train steps, {result.seconds:.1f}s; random seed {result.seed}"
+        f"{result.train_steps:,} train steps, {result.seconds:.1f}s; random seed {result.seed}",
+        soft_wrap=True,
     )
     if result.select_fitness is not None:
         out.print(f"select fitness: {result.select_fitness:.6f}")
@@ -128,9 +187,9 @@ def _print_result(result) -> None:
             out.print("after dead-code removal (azc opt --dce):")
             out.print(essential, markup=False, highlight=False)
     if result.run_dir:
-        out.print(f"run directory: {result.run_dir}")
-        if result.stopped_by == "interrupt":
-            out.print(f"resume with: azc evolve --resume {result.run_dir}")
+        out.print(f"run directory: {result.run_dir}", soft_wrap=True)
+        if result.stopped_by in STOP_EXIT:
+            out.print(f"checkpointed; resume with: azc evolve --resume {result.run_dir}", soft_wrap=True)
 
 
 def _essential(text: str) -> str | None:
@@ -142,18 +201,54 @@ def _essential(text: str) -> str | None:
     return print_program(program)
 
 
-def _base_config(config: Path | None, seeds: list[Path]):
+BUNDLED = ("demo", "baseline", "from_empty")
+
+
+def resolve_config(name: str) -> Path:
+    """A config path as given, else a bundled config by name (`demo`, `baseline`, `from_empty`)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    stem = path.name.removesuffix(".toml")
+    if stem in BUNDLED and path.parent == Path("."):
+        return resource_path("examples", stem + ".toml")
+    raise AzError(f"no config file {name}", hint=f"give a TOML file, or a bundled config: {', '.join(BUNDLED)}")
+
+
+def _base_config(config: str | None, seeds: list[Path]):
     """The config file; without one, the paper's search from the seed programs, or else the demo."""
     if config:
-        return load_config(config)
+        return load_config(resolve_config(config))
     return from_seeds_config() if seeds else demo_config()
+
+
+class Backend(str, Enum):
+    auto = "auto"
+    native = "native"
+    numpy = "numpy"
+
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+_TASK_HELP = (
+    "search task spec (repeatable); it defines the whole protocol: select on the same specs with other seeds, "
+    "final on unseen seeds (datasets: the test split)"
+)
 
 
 @friendly
 def evolve(
-    config: Path | None = typer.Option(None, "--config", "-c", help="experiment config (TOML); default: the demo, or with --seed the paper's search from those programs"),
+    config: str | None = typer.Option(
+        None, "--config", "-c",
+        help="experiment config: a TOML file or a bundled one (demo, baseline, from_empty); "
+        "default: the demo, or with --seed the paper's search from those programs",
+    ),
     seed: list[Path] = typer.Option([], "--seed", help="seed the initial population with this .az (repeatable)"),
-    task: list[str] = typer.Option([], "--task", "-t", help="search task spec, replaces the config's (repeatable)"),
+    task: list[str] = typer.Option([], "--task", "-t", help=_TASK_HELP),
     population: int | None = typer.Option(None, help="population size P"),
     tournament: int | None = typer.Option(None, help="tournament size T"),
     mutate_prob: float | None = typer.Option(None, help="probability that a child is mutated"),
@@ -163,18 +258,23 @@ def evolve(
     sufficient_fitness: float | None = typer.Option(None, help="stop once a select fitness exceeds this"),
     max_experiments: int | None = typer.Option(None, help="experiments to run (0 = until sufficient fitness)"),
     workers: int | None = typer.Option(None, help="island processes (0 = all cores)"),
-    random_seed: int | None = typer.Option(None, help="experiment random seed (0 = time-based)"),
+    random_seed: int | None = typer.Option(None, "--random-seed", help="experiment random seed (0 = time-based)"),
     run_dir: Path | None = typer.Option(None, help="where to write the run (default: runs/evolve-<time>)"),
     resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="folder with the datasets (default: $AZLANG_DATA)"),
     no_fec: bool = typer.Option(False, "--no-fec", help="disable functional equivalence checking"),
     hurdles: bool = typer.Option(False, "--hurdles", help="enable hurdles (early rejection)"),
-    backend: str | None = typer.Option(None, help="auto, native or numpy"),
-    executor: str | None = typer.Option(None, help="local (processes on this machine) or ray (islands as Ray actors)"),
+    backend: Backend | None = typer.Option(None, help="program evaluation backend"),
+    executor: ExecutorKind | None = typer.Option(None, help="local processes, or islands as Ray actors"),
     address: str | None = typer.Option(None, help="Ray cluster: auto or HOST:PORT (default: a Ray on this machine)"),
     islands: int | None = typer.Option(None, help="number of islands (the same as --workers)"),
 ) -> None:
-    """Evolve an algorithm (regularized evolution, semantics section 8) and report the best one found."""
-    display = Display(out)
+    """Evolve algorithms by regularized evolution (see examples/demo.toml) and report the best one found.
+
+    Ctrl-C (or SIGTERM) checkpoints and stops, exit code 130 (143 for SIGTERM); --resume DIR continues exactly.
+
+    Example: azc evolve -c demo --max-time 60 --run-dir runs/demo
+    """
     flags = flag_overrides(
         seed,
         task,
@@ -190,15 +290,19 @@ def evolve(
         random_seed,
         no_fec,
         hurdles,
-        backend,
-        executor,
+        backend.value if backend else None,
+        executor.value if executor else None,
         address,
+        str(data_dir) if data_dir is not None else None,
     )
     cfg = None if resume is not None else override(_base_config(config, seed), flags)
-    with display.live:
+    display = Display(out)
+    with display:
         if cfg is None:
             result = resume_run(resume, progress=display, overrides=flags)
         else:
             run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
             result = run_experiment(cfg, run_dir, progress=display)
     _print_result(result)
+    if result.stopped_by in STOP_EXIT:
+        raise typer.Exit(STOP_EXIT[result.stopped_by])
