@@ -52,9 +52,9 @@ def run_experiment(
     seed = resolve_seed(cfg.run.random_seed)
     cfg = override(cfg, {"run.random_seed": seed})
     rundir = RunDir(run_dir) if run_dir is not None else None
-    if rundir:
-        rundir.create(cfg)
     try:
+        if rundir:
+            rundir.create(cfg)
         return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
     finally:
         if rundir:
@@ -77,10 +77,9 @@ def resume(
     `overrides` may change stop conditions, progress/checkpoint intervals, the backend and the executor
     (a local run may continue on Ray and back), nothing else."""
     rundir = RunDir(run_dir)
-    cfg = rundir.config()
     rundir.acquire()
     try:
-        return _resume(rundir, cfg, progress, executor, overrides)
+        return _resume(rundir, rundir.config(), progress, executor, overrides)
     finally:
         rundir.release()
 

@@ -93,9 +93,9 @@ class CheckpointSchedule:
     FIRST = 2.0
     SHARE = 0.01
 
-    def __init__(self, most: float, now: float, first: float = FIRST):
+    def __init__(self, most: float, now: float, first: float | None = None):
         self.most = most
-        self.interval = min(first, most)
+        self.interval = min(self.FIRST if first is None else first, most)
         self.last = now
 
     def due(self, now: float) -> bool:

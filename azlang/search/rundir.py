@@ -75,9 +75,10 @@ class RunDir:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise _io_error("create run directory", self.path, e) from None
+        self.acquire()  # first: a directory in use says so, whatever it holds
         if (self.path / CHECKPOINT).exists() or (self.path / OLD_CHECKPOINT).exists():
+            self.release()
             raise AzError(f"{self.path} already holds a run", hint=f"resume it with --resume {self.path}")
-        self.acquire()
         if (self.path / CONFIG).exists():
             self.release()
             raise AzError(
@@ -91,6 +92,9 @@ class RunDir:
         """Hold the directory's lock until `release` (or this process ends): one run per directory."""
         if fcntl is None or self._lock is not None:
             return
+        if not self.path.is_dir():
+            raise AzError(f"{self.path} is not a run directory (no such directory)",
+                          hint="give the directory `azc evolve` printed at the start of the run")
         path = self.path / LOCK
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
