@@ -87,7 +87,7 @@ def _coerce(raw, kind: str, source: str, key: str):
 
 
 def _islands(raw, source: str) -> tuple[IslandConfig, ...]:
-    if not isinstance(raw, list):
+    if not isinstance(raw, list | tuple):
         raise ConfigError(f"{source}: islands must be an array of tables ([[islands]])")
     return tuple(_build(IslandConfig, t, source, f"islands[{i}].") for i, t in enumerate(raw))
 
