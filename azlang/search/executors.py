@@ -27,6 +27,7 @@ from azlang.search.interrupt import CheckpointSchedule
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 
 Checkpoint = Callable[[list[IslandState]], None]
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Executor(Protocol):
@@ -79,8 +80,9 @@ class InProcessExecutor:
 
 def _worker(conn, job: IslandJob) -> None:
     """A worker process: build the island, then sweep / report / obey until told to stop."""
-    for s in (signal.SIGINT, signal.SIGTERM):  # the parent handles both and tells us to stop
+    for s in STOP_SIGNALS:  # the parent handles both and tells us to stop
         signal.signal(s, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since the start (see ProcessExecutor)
     np.seterr(all="ignore")
     try:
         _serve_island(conn, job)
@@ -118,13 +120,19 @@ class ProcessExecutor:
 
     def run(self, jobs, coordinator, checkpoint, every):
         pipes, procs = [], []
-        for job in jobs:
-            parent, child = self.ctx.Pipe()
-            p = self.ctx.Process(target=_worker, args=(child, job), daemon=True)
-            p.start()
-            child.close()
-            pipes.append(parent)
-            procs.append(p)
+        # Workers start with Ctrl-C / SIGTERM blocked (the mask is inherited), so a signal that arrives while
+        # one is still starting up cannot print a traceback there; each ignores them once running.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            for job in jobs:
+                parent, child = self.ctx.Pipe()
+                p = self.ctx.Process(target=_worker, args=(child, job), daemon=True)
+                p.start()
+                child.close()
+                pipes.append(parent)
+                procs.append(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         finished = False
         try:
             states = self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
