@@ -10,7 +10,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from azlang.cli import app
-from azlang.search.cli_evolve import Display, plain_line, resolve_config
+from azlang.search.cli_evolve import resolve_config
+from azlang.search.cli_progress import Display, plain_line
 from azlang.search.config import load_config
 from azlang.search.presets import task_protocol
 from azlang.search.rundir import RunDir
