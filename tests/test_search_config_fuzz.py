@@ -53,6 +53,7 @@ def _with(key: str, value) -> dict:
         ("tasks.search", ["linear:F99999999"]),
         ("tasks.final", ["nosuch:F4"]),
         ("tasks.combination", "max"),
+        ("memory.matrices", 257),
         ("run.backend", "gpu"),
     ],
 )
@@ -60,6 +61,14 @@ def test_bad_value_names_its_key(key, value):
     with pytest.raises(ConfigError) as e:
         from_dict(_with(key, value), "c.toml")
     assert key in e.value.message and "c.toml" in e.value.message
+
+
+def test_memory_too_large_for_the_tasks_features():
+    data = _with("tasks.select", ["linear:F4096"])
+    from_dict(data)  # one 4096 x 4096 matrix fits
+    data["memory"]["matrices"] = 20
+    with pytest.raises(ConfigError, match=r"memory of 20 matrices .*\(F = 4096\)"):
+        from_dict(data)
 
 
 FLOAT_KEYS = [r["key"] for r in reference() if r["type"] == "float" and not r["key"].startswith("islands")]
@@ -106,7 +115,7 @@ def test_fuzzed_configs_validate_or_fail_with_a_config_error(changes):
     ev = cfg.evolution  # accepted: every bound and relation holds
     assert 1 <= ev.tournament <= ev.population <= 1_000_000 and cfg.fec.num_train_examples >= 1
     assert all(math.isfinite(x) for x in (cfg.stop.max_time, cfg.stop.max_train_steps, ev.mutate_prob))
-    assert cfg.memory.scalars <= 1000 and cfg.run.workers <= 1024
+    assert cfg.memory.scalars <= 256 and cfg.run.workers <= 1024
 
 
 @pytest.mark.parametrize(

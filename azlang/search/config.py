@@ -46,6 +46,8 @@ def key(default, help: str, *, lo=None, hi=None, lo_open: bool = False, choices=
 
 MAX_COUNT = 10**15  # individuals, train steps: far beyond any run, small enough for every counter
 MAX_SIZE = 10_000  # instructions per component
+MAX_REGISTERS = 256  # per kind; native code is specialised to the memory shape, so this also bounds compile time
+MAX_MEMORY_VALUES = 2**25  # float64 values of one memory (scalars + vectors F + matrices F^2): 256 MiB
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ class ComponentConfig:
 
 @dataclass(frozen=True)
 class MemoryConfig:
-    scalars: int = key(20, "scalar registers s0.. (s0 label, s1 prediction are reserved)", lo=2, hi=1000)
-    vectors: int = key(20, "vector registers v0.. (v0 the features)", lo=1, hi=1000)
-    matrices: int = key(20, "matrix registers m0..", lo=0, hi=1000)
+    scalars: int = key(20, "scalar registers s0.. (s0 label, s1 prediction are reserved)", lo=2, hi=MAX_REGISTERS)
+    vectors: int = key(20, "vector registers v0.. (v0 the features)", lo=1, hi=MAX_REGISTERS)
+    matrices: int = key(20, "matrix registers m0..", lo=0, hi=MAX_REGISTERS)
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,21 @@ def _check_specs(cfg: ExperimentConfig, key: str, specs) -> None:
             raise ConfigError(f"{cfg.source}: {key}: {e.message}", hint=e.hint) from None
 
 
+def _check_memory(cfg: ExperimentConfig) -> None:
+    """The memory of the largest task must fit: matrices are F x F, so a large F needs few of them."""
+    from azlang.tasks.spec import parse_spec
+
+    m = cfg.memory
+    texts = [*cfg.tasks.search, *cfg.tasks.select, *cfg.tasks.final, *(t for i in cfg.islands for t in i.tasks)]
+    for text in texts:
+        spec = parse_spec(text)
+        F = spec.F or (4 if spec.is_synthetic else 3072)
+        values = m.scalars + m.vectors * F + m.matrices * F * F
+        _check(values <= MAX_MEMORY_VALUES, cfg, "memory",
+               f"of {m.matrices} matrices and {m.vectors} vectors is too large for {text!r} (F = {F}): "
+               f"{values:,} values", hint="use fewer matrices, or fewer features (F)")
+
+
 def validate(cfg: ExperimentConfig) -> None:
     """Every value against its key's metadata, then the relations between keys (the reference's CHECKs),
     as errors that name the key: all before anything is compiled or run."""
@@ -283,6 +300,7 @@ def validate(cfg: ExperimentConfig) -> None:
         _check(comp.size_max == 0 or comp.size_init <= comp.size_max, cfg, f"{name}.size_max",
                f"= {comp.size_max} is below size_init ({comp.size_init}); 0 = unbounded")
     _check(bool(cfg.tasks.search), cfg, "tasks.search", "must name at least one task spec")
+    _check_memory(cfg)
     _check(cfg.fec.forget_every != 1, cfg, "fec.forget_every", "must be 0 or > 1")
 
 
