@@ -54,6 +54,8 @@ def _with(key: str, value) -> dict:
         ("tasks.final", ["nosuch:F4"]),
         ("tasks.combination", "max"),
         ("memory.matrices", 257),
+        ("fec.cache_size", 10**8),
+        ("setup.size_init", 5000),
         ("run.backend", "gpu"),
     ],
 )
@@ -61,6 +63,13 @@ def test_bad_value_names_its_key(key, value):
     with pytest.raises(ConfigError) as e:
         from_dict(_with(key, value), "c.toml")
     assert key in e.value.message and "c.toml" in e.value.message
+
+
+def test_population_of_large_programs_is_bounded():
+    data = _with("evolution.population", 100_000)
+    data["learn"]["size_max"] = 1000
+    with pytest.raises(ConfigError, match="evolution.population = 100000 programs"):
+        from_dict(data)
 
 
 def test_memory_too_large_for_the_tasks_features():
@@ -113,7 +122,8 @@ def test_fuzzed_configs_validate_or_fail_with_a_config_error(changes):
         assert e.message.startswith("fuzz.toml: ")
         return
     ev = cfg.evolution  # accepted: every bound and relation holds
-    assert 1 <= ev.tournament <= ev.population <= 1_000_000 and cfg.fec.num_train_examples >= 1
+    assert 1 <= ev.tournament <= ev.population <= 100_000 and cfg.fec.num_train_examples >= 1
+    assert cfg.fec.cache_size <= 5_000_000
     assert all(math.isfinite(x) for x in (cfg.stop.max_time, cfg.stop.max_train_steps, ev.mutate_prob))
     assert cfg.memory.scalars <= 256 and cfg.run.workers <= 1024
 

@@ -45,7 +45,9 @@ def key(default, help: str, *, lo=None, hi=None, lo_open: bool = False, choices=
 
 
 MAX_COUNT = 10**15  # individuals, train steps: far beyond any run, small enough for every counter
-MAX_SIZE = 10_000  # instructions per component
+MAX_SIZE = 1000  # instructions per component
+MAX_POPULATION = 100_000
+MAX_POPULATION_BYTES = 2**31  # programs held by one island (P x rows x 40 bytes in native arrays)
 MAX_REGISTERS = 256  # per kind; native code is specialised to the memory shape, so this also bounds compile time
 MAX_MEMORY_VALUES = 2**25  # float64 values of one memory (scalars + vectors F + matrices F^2): 256 MiB
 
@@ -81,8 +83,8 @@ class TasksConfig:
 @dataclass(frozen=True)
 class EvolutionConfig:
     algorithm: str = key("evolution", "regularized evolution, or random search (the baseline)", choices=ALGORITHMS)
-    population: int = key(1000, "population size P", lo=1, hi=1_000_000)
-    tournament: int = key(10, "tournament size T (at most P)", lo=1, hi=1_000_000)
+    population: int = key(1000, "population size P", lo=1, hi=MAX_POPULATION)
+    tournament: int = key(10, "tournament size T (at most P)", lo=1, hi=MAX_POPULATION)
     mutate_prob: float = key(0.9, "probability that a child is mutated", lo=0.0, hi=1.0)
     mutations: tuple[str, ...] = key(
         ("alter_param", "randomize_instruction", "randomize_component_function"),
@@ -100,7 +102,7 @@ class FecConfig:
     enabled: bool = key(False, "functional equivalence checking: reuse the fitness of programs that behave alike")
     num_train_examples: int = key(10, "train examples of the FEC probe", lo=1, hi=100_000)
     num_valid_examples: int = key(10, "validation examples of the FEC probe", lo=1, hi=100_000)
-    cache_size: int = key(100000, "entries of the FEC cache (LRU)", lo=2, hi=100_000_000)
+    cache_size: int = key(100000, "entries of the FEC cache (LRU)", lo=2, hi=5_000_000)
     forget_every: int = key(100, "drop an entry after this many uses (0 = never; else > 1)", lo=0, hi=MAX_COUNT)
 
 
@@ -301,6 +303,10 @@ def validate(cfg: ExperimentConfig) -> None:
                f"= {comp.size_max} is below size_init ({comp.size_init}); 0 = unbounded")
     _check(bool(cfg.tasks.search), cfg, "tasks.search", "must name at least one task spec")
     _check_memory(cfg)
+    rows = sum(max(c.size_init, c.size_max) for c in cfg.components()) + 8
+    _check(ev.population * rows * 40 <= MAX_POPULATION_BYTES, cfg, "evolution.population",
+           f"= {ev.population} programs of up to {rows} instructions need more than 2 GiB",
+           hint="use a smaller population or smaller size_init / size_max")
     _check(cfg.fec.forget_every != 1, cfg, "fec.forget_every", "must be 0 or > 1")
 
 
