@@ -137,7 +137,7 @@ _TASK_HELP = (
 )
 
 
-@friendly
+@friendly(interrupted="stopped at once (second Ctrl-C): the last checkpoint is kept; continue with --resume")
 def evolve(
     config: str | None = typer.Option(
         None, "--config", "-c",
