@@ -100,6 +100,37 @@ def signals(n: int, tmp: Path, rnd: random.Random) -> dict:
     return out
 
 
+def points(tmp: Path, step: int) -> dict:
+    """Deterministic stop requests at every `step`-th poll point (children, native chunks of 3, experiment
+    boundaries) of a small two-experiment run, on both loops; each resumed run compared with the whole one."""
+    from azlang.search import interrupt, native_island
+    from azlang.search.config import override
+    from azlang.search.experiment import resume, run_experiment
+    from azlang.search.presets import demo_config
+
+    native_island.MIN_CHUNK = native_island.MAX_CHUNK = 3
+    out = {}
+    for backend in ("numpy", "native"):
+        cfg = override(demo_config(), {
+            "evolution.population": 20, "evolution.tournament": 4, "stop.max_individuals": 120,
+            "stop.max_experiments": 2, "tasks.search": ("linear:F4:D3:N30:V20",),
+            "tasks.select": ("linear:F4:D3:N50:V20",), "tasks.final": ("linear:F4:D2:N50:V20:S77:P88",),
+            "run.random_seed": 11, "run.backend": backend, "run.checkpoint_every": 0.0,
+            "run.progress_seconds": 0.0, "hurdles.enabled": True})
+        interrupt.FLAG.reset()
+        whole = run_experiment(cfg, tmp / f"p-{backend}")
+        polls = interrupt.FLAG.polls
+        key = lambda r: (r.text, r.select_fitness, r.final_fitness, r.individuals, r.train_steps)
+        diverged = 0
+        for k in range(1, polls + 1, step):
+            interrupt.after(k)
+            run_experiment(cfg, tmp / f"p-{backend}-{k}")
+            interrupt.after(None)
+            diverged += key(resume(tmp / f"p-{backend}-{k}")) != key(whole)
+        out[backend] = {"points": len(range(1, polls + 1, step)), "of_polls": polls, "diverged": diverged}
+    return out
+
+
 def checkpoints(n: int, tmp: Path, rnd: random.Random) -> dict:
     from azlang.errors import AzError
     from azlang.search import checkpoint, interrupt
@@ -213,11 +244,13 @@ def main() -> None:
     ap.add_argument("--configs", type=int, default=500)
     ap.add_argument("--data", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--points-step", type=int, default=1, help="0: skip the interrupt-point sweep")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         result = {
+            "interrupt_points": points(tmp, args.points_step) if args.points_step else None,
             "checkpoints": checkpoints(args.checkpoints, tmp, rnd),
             "configs": configs(args.configs, rnd),
             "data_files": data_files(args.data, tmp, rnd),

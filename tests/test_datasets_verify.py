@@ -45,7 +45,7 @@ def _hashes(monkeypatch) -> list:
 
 
 def test_verified_once_then_trusted_by_identity(mnist, monkeypatch):
-    info, root, folder = mnist
+    info, root, _ = mnist
     calls = _hashes(monkeypatch)
     ds.load(info, root)
     assert len(calls) == 4  # every file hashed once
@@ -92,7 +92,7 @@ def test_damaged_gz_is_a_clear_error_with_or_without_verification(mnist, monkeyp
 
 
 def test_cli_run_and_data_list_with_a_truncated_gz(mnist):
-    info, root, folder = mnist
+    _, root, folder = mnist
     path = folder / IMAGES
     path.write_bytes(path.read_bytes()[:1000])
     runner = CliRunner()
@@ -119,5 +119,5 @@ def test_any_damage_to_a_gz_is_a_task_spec_error(tmp_path, pos, byte, kind):
 
 
 def test_build_tasks_from_verified_data(mnist):
-    info, root, folder = mnist
+    _, root, _ = mnist
     assert len(build_tasks("mnist:0v1:F8:N20:V10", str(root))) == 1

@@ -85,7 +85,7 @@ def test_resume_after_a_stop_request_at_many_points_equals_the_whole_run(tmp_pat
     assert polls > 40  # children (Python loop) or chunks (native loop), and experiment boundaries
     points = sorted({1, 2, 3, polls // 2, polls - 1, polls} | set(range(5, polls, max(1, polls // 7))))
     for k in points:
-        stopped, resumed = _interrupt_and_resume(cfg, tmp_path / f"k{k}", k)
+        _, resumed = _interrupt_and_resume(cfg, tmp_path / f"k{k}", k)
         _same(resumed, whole)
         assert _progress(tmp_path / f"k{k}") == _progress(tmp_path / "whole"), f"interrupt at poll {k}"
 

@@ -2,6 +2,7 @@
 and an honest message when a run was killed before it."""
 
 import errno
+import itertools
 import os
 
 import pytest
@@ -101,7 +102,7 @@ def test_checkpoint_schedule_is_early_then_adaptive():
             now += 0.5
         times.append(now)
         s.done(now, cost=0.001)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == sorted(gaps) and max(gaps) <= 60.0 and times[0] == 2.0
     slow = CheckpointSchedule(60.0, now=0.0)
     slow.done(2.0, cost=1.5)  # a costly checkpoint spaces the next ones to keep the cost near 1 %
