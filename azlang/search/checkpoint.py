@@ -167,7 +167,8 @@ def loads(data: bytes, where: str = "checkpoint") -> RunState:
         header = json.loads(data[len(MAGIC) : end]) if end > 0 else None
     except ValueError:
         header = None
-    if not isinstance(header, dict) or not {"format", "length", "sha256"} <= header.keys():
+    canonical = isinstance(header, dict) and json.dumps(header).encode() == data[len(MAGIC) : end]
+    if not canonical or not {"format", "length", "sha256"} <= header.keys():  # any changed header byte counts
         raise AzError(f"{where}: damaged checkpoint header", hint=_HINT)
     if header["format"] != FORMAT:
         raise AzError(f"{where} has format {header['format']!r}; this version reads format {FORMAT}",
