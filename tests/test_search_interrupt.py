@@ -248,3 +248,34 @@ def test_real_sigint_then_resume_equals_the_whole_run(tmp_path):
     b = json.loads((tmp_path / "whole" / "summary.json").read_text())
     for key in ("text", "select_fitness", "final_fitness", "individuals", "train_steps"):
         assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_checkpoints_between_children_resume_exactly(tmp_path, backend, small_chunks, monkeypatch):
+    """With checkpoint_every > 0, checkpoints are also taken mid-sweep (between children or native chunks): a
+    run killed right after any of them resumes to the uninterrupted result."""
+    from azlang.search import checkpoint
+    from azlang.search.interrupt import CheckpointSchedule
+
+    whole = run_experiment(_cfg(backend), tmp_path / "whole")
+    monkeypatch.setattr(CheckpointSchedule, "SHARE", 1e12)  # ignore the cost: checkpoint whenever due
+    snapshots, real_save = [], checkpoint.save
+
+    def save(path, state):
+        real_save(path, state)
+        progress = (Path(path).parent / "progress.jsonl").read_text()
+        snapshots.append((Path(path).read_bytes(), progress, bool(state.islands and state.islands[0].cursor)))
+
+    monkeypatch.setattr(checkpoint, "save", save)
+    run_experiment(_cfg(backend, **{"run.checkpoint_every": 1e-9}), tmp_path / "often")
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    mid = [s for s in snapshots if s[2]]
+    assert len(mid) >= 5, "no mid-sweep checkpoints were taken"
+    config = (tmp_path / "often" / "config.toml").read_text()
+    for i, (data, progress, _) in enumerate(mid[:: max(1, len(mid) // 6)]):
+        run = tmp_path / f"killed{i}"
+        run.mkdir()
+        (run / "config.toml").write_text(config)
+        (run / "progress.jsonl").write_text(progress)
+        (run / "checkpoint.ckpt").write_bytes(data)
+        _same(resume(run, overrides={"run.checkpoint_every": 0.0}), whole)

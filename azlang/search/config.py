@@ -139,7 +139,8 @@ class RunConfig:
     progress_every: int = key(10000, "individuals between progress lines", lo=1, hi=MAX_COUNT)
     progress_seconds: float = key(10.0, "seconds between progress lines at most (0 = by count only)", lo=0.0, hi=1e9)
     checkpoint_every: float = key(
-        60.0, "most seconds between checkpoints (the first comes after 2 s, then they space out; 0 = every sweep)",
+        60.0, "most seconds between checkpoints (the first after 2 s, even mid-sweep, then spacing out to keep "
+        "their cost under 1%; 0 = at every sweep's end)",
         lo=0.0, hi=1e9,
     )
     dedup: bool = key(False, "structural dedup by canonical text")

@@ -23,7 +23,7 @@ import numpy as np
 
 from azlang.errors import AzError
 from azlang.search.evolution import IslandState
-from azlang.search.interrupt import CheckpointSchedule
+from azlang.search.interrupt import CheckpointSchedule, at_polls
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 
 Checkpoint = Callable[[list[IslandState]], None]
@@ -59,6 +59,20 @@ class InProcessExecutor:
     def _run(self, jobs, coordinator, checkpoint, every):
         islands = [build_island(job) for job in jobs]
         schedule = schedule_of(every)
+        with at_polls(self._mid_sweep(islands, checkpoint, schedule)):
+            return self._sweeps(islands, coordinator, checkpoint, schedule)
+
+    @staticmethod
+    def _mid_sweep(islands, checkpoint, schedule):
+        """Checkpoints between children / native chunks too, so a long first sweep (a big population on real
+        data) is not a long wait for the first checkpoint. One island only: several resume in turn order."""
+        def due() -> None:
+            if len(islands) == 1 and schedule.most > 0 and schedule.due(time.monotonic()):
+                _take(checkpoint, schedule, [islands[0].state])
+
+        return due
+
+    def _sweeps(self, islands, coordinator, checkpoint, schedule):
         while True:
             for isl in islands:
                 if len(isl.state.programs) < isl.P:

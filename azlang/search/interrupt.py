@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Callable
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal number, as shells report it
 REASONS = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminate"}
@@ -32,9 +33,10 @@ class _Flag:
         self.signum: int | None = None
         self.countdown: int | None = None
         self.polls = 0
+        self.on_poll: Callable[[], None] | None = None  # e.g. a checkpoint that is due (executors.py)
 
     def reset(self) -> None:
-        self.signum, self.countdown, self.polls = None, None, 0
+        self.signum, self.countdown, self.polls, self.on_poll = None, None, 0, None
 
 
 FLAG = _Flag()
@@ -62,6 +64,18 @@ def poll() -> None:
             FLAG.countdown, FLAG.signum = None, signal.SIGINT
     if FLAG.signum is not None:
         raise StopRequested(FLAG.signum)
+    if FLAG.on_poll is not None:
+        FLAG.on_poll()
+
+
+@contextlib.contextmanager
+def at_polls(hook: Callable[[], None]):
+    """Call `hook` at every poll point inside the block (where the state is whole, so it may checkpoint)."""
+    previous, FLAG.on_poll = FLAG.on_poll, hook
+    try:
+        yield
+    finally:
+        FLAG.on_poll = previous
 
 
 def _handler(signum, frame) -> None:
