@@ -143,8 +143,11 @@ def fmt(
 def _register_subcommands() -> None:
     """Commands whose implementations live beside their library stage, one line each, imported when used."""
     lazy_command("evolve", "azlang.search.cli_evolve:evolve",
-                 "Evolve algorithms by regularized evolution (see examples/demo.toml and docs/config.md).",
+                 "Evolve algorithms by regularized evolution (see examples/demo.toml and docs/config.md). "
+                 "Ctrl-C (or SIGTERM) checkpoints and stops with exit code 130 (143 for SIGTERM); "
+                 "--resume DIR continues exactly.",
                  "azc evolve                                   # the demo: rediscover SGD on linear tasks\n"
+                 "azc evolve -c demo --max-time 60 --run-dir runs/demo\n"
                  "azc evolve --seed stdlib/empty.az            # the paper's setting: start from empty programs\n"
                  "azc evolve -c examples/baseline.toml --workers 2\n"
                  "azc evolve --resume runs/evolve-20260101-120000")

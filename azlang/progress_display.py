@@ -43,7 +43,12 @@ def _line(r: dict) -> str:
     if r["event"] == "experiment":
         return (f"experiment {r['index']} done: search {r['search_fitness']:.6f}, select {r['select_fitness']:.6f}"
                 f" ({r['stopped_by']})")
-    return f"done: {r['stopped_by']}, select {r['select_fitness']}, final {r['final_fitness']}"
+    if r["event"] == "notice":
+        details = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("event", "what", "time"))
+        return f"{r['what']}" + (f": {details}" if details else "")
+    if r["event"] == "done":
+        return f"done: {r['stopped_by']}, select {r['select_fitness']}, final {r['final_fitness']}"
+    return f"{r['event']}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "event")
 
 
 class TextProgress:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import azlang
+from azlang.progress_display import _line as progress_line
 from azlang.errors import ConfigError
 
 TINY = dict(population=20, tournament=4, max_individuals=400, random_seed=3, progress_every=100)
@@ -58,7 +59,10 @@ def test_evolve_on_own_data_end_to_end(tmp_path):
     assert result.best == max(result.hall_of_fame, key=lambda e: e.select_fitness).program
     assert result.select_fitness == pytest.approx(azlang.run(result.best, [task]).fitness)
     assert [r["event"] for r in seen] == [r["event"] for r in result.progress] and seen[-1]["event"] == "done"
-    assert {"experiment", "individuals", "best"} <= set(result.summary()[0]) | set(result.progress[0])
+    first = next(r for r in result.progress if r["event"] == "progress")
+    assert {"experiment", "individuals", "best"} <= set(result.summary()[0]) | set(first)
+    notices = [r for r in result.progress if r["event"] == "notice"]
+    assert notices and all(progress_line(r) for r in result.progress)  # every event renders as a line
     frame = result.progress_frame()
     assert len(frame) == sum(r["event"] == "progress" for r in result.progress)
     html = result._repr_html_()

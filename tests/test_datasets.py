@@ -26,6 +26,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(ds.OFFLINE_ENV, "1")
     monkeypatch.delenv(ds.DATA_ENV, raising=False)
     monkeypatch.setenv("AZLANG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZLANG_VERIFY_DATA", "0")  # fakes have other checksums (test_datasets_verify checks them)
     monkeypatch.setattr(download.urllib.request, "urlopen", _no_network)
     ds._load_memo.cache_clear()
 

@@ -21,6 +21,7 @@ from azlang.tasks.spec import parse_spec
 def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(ds.OFFLINE_ENV, "1")
     monkeypatch.setenv("AZLANG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZLANG_VERIFY_DATA", "0")  # fakes have other checksums (test_datasets_verify checks them)
     ds._load_memo.cache_clear()
 
 

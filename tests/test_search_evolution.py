@@ -102,6 +102,8 @@ def test_random_search_baseline_runs_and_reports_best_ever():
 def test_progress_callback_and_protocol_events():
     events = []
     r = run_experiment(small(**{"stop.max_experiments": 2}), progress=events.append)
+    assert events[0]["event"] == "notice" and events[0]["what"] == "start"
+    events = [e for e in events if e["event"] != "notice"]  # start / final evaluation: for displays
     kinds = [e["event"] for e in events]
     assert kinds[0] == "progress" and kinds.count("experiment") == 2 and kinds[-1] == "done"
     assert len(r.experiments) == 2 and r.select_fitness == max(e.select_fitness for e in r.experiments)

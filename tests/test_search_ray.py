@@ -52,7 +52,7 @@ def test_islands_migrate_survive_a_killed_actor_and_finish(tmp_path):
     lines = [json.loads(x) for x in (run / "progress.jsonl").read_text().splitlines()]
     per_island = [e["per_island"] for e in lines if e["event"] == "progress" and "per_island" in e]
     assert per_island and [i["island"] for i in per_island[-1]] == [0, 1, 2, 3]
-    assert (run / "summary.json").exists() and (run / "checkpoint.pkl").exists()
+    assert (run / "summary.json").exists() and (run / "checkpoint.ckpt").exists()
 
 
 def test_coordinator_actor_migrates_between_islands_and_collects_states():

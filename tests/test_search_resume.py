@@ -42,9 +42,9 @@ run_experiment(override(demo_config(), {cfg!r}), sys.argv[1])
 
 def _progress(run_dir):
     lines = (Path(run_dir) / "progress.jsonl").read_text().splitlines()
-    return [
-        {k: v for k, v in json.loads(x).items() if k not in ("time", "individuals_per_s", "seconds")} for x in lines
-    ]
+    records = [json.loads(x) for x in lines]
+    drop = ("time", "individuals_per_s", "seconds", "eta")
+    return [{k: v for k, v in r.items() if k not in drop} for r in records if not r.get("timed")]
 
 
 def _kill_mid_way(run_dir: Path, lines: int) -> None:
@@ -54,7 +54,7 @@ def _kill_mid_way(run_dir: Path, lines: int) -> None:
     progress = run_dir / "progress.jsonl"
     while time.monotonic() < deadline and proc.poll() is None:
         if (
-            (run_dir / "checkpoint.pkl").exists()
+            (run_dir / "checkpoint.ckpt").exists()
             and progress.exists()
             and len(progress.read_text().splitlines()) >= lines
         ):
@@ -67,7 +67,7 @@ def _kill_mid_way(run_dir: Path, lines: int) -> None:
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     whole = run_experiment(override(demo_config(), CFG), tmp_path / "whole")
     _kill_mid_way(tmp_path / "killed", lines=40)
-    state = checkpoint.load(tmp_path / "killed" / "checkpoint.pkl")
+    state = checkpoint.load(tmp_path / "killed" / "checkpoint.ckpt")
     assert not state.done, "the child finished before it was killed; make the run longer"
     resumed = resume(tmp_path / "killed")
     assert resumed.text == whole.text and resumed.select_fitness == whole.select_fitness
@@ -88,7 +88,7 @@ def test_run_dir_contents_and_refusal_to_overwrite(tmp_path):
     cfg = override(demo_config(), {**CFG, "stop.max_individuals": 40, "stop.max_experiments": 1})
     run_experiment(cfg, tmp_path / "r")
     names = {p.name for p in (tmp_path / "r").iterdir()}
-    assert {"config.toml", "progress.jsonl", "summary.json", "checkpoint.pkl", "best.az", "experiment_000.az"} <= names
+    assert {"config.toml", "progress.jsonl", "summary.json", "checkpoint.ckpt", "best.az", "experiment_000.az"} <= names
     from azlang.syntax import load
 
     assert load(tmp_path / "r" / "best.az").size() == 20

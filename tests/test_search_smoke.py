@@ -37,6 +37,7 @@ def test_demo_config_finds_linear_regression(tmp_path: Path):
     )
     events = []
     r = run_experiment(cfg, progress=events.append)
+    events = [e for e in events if e["event"] == "progress"]
     assert events[0]["best"] < 0.99  # the seed itself is far from solving the tasks
     assert r.stopped_by == "sufficient_fitness" and r.select_fitness > 0.9999 and r.final_fitness > 0.9999
     assert "dot(v1, v0)" in r.text
@@ -63,4 +64,4 @@ def test_islands_in_two_worker_processes(tmp_path: Path):
     r = run_experiment(cfg, tmp_path / "run", progress=events.append)
     assert r.individuals >= 400 and r.final_fitness is not None and r.text
     assert any(e.get("islands") == 2 for e in events)
-    assert (tmp_path / "run" / "checkpoint.pkl").exists()
+    assert (tmp_path / "run" / "checkpoint.ckpt").exists()

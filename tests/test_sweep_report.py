@@ -196,7 +196,7 @@ def test_counts_survive_a_kill_and_resume(tmp_path):
         tr._kill_mid_way(tmp_path / "killed", lines=25)
     finally:
         tr.CFG = old
-    assert not checkpoint.load(tmp_path / "killed" / "checkpoint.pkl").done
+    assert not checkpoint.load(tmp_path / "killed" / "checkpoint.ckpt").done
     resumed = resume(tmp_path / "killed")
     assert [e.counts for e in resumed.experiments] == [e.counts for e in whole.experiments]
     assert whole.experiments[0].counts["passed"] > 0 and len(whole.experiments[1].counts["hall_of_fame"]) == 3

@@ -6,9 +6,7 @@ them there; a test keeps the docs equal to this output.
 
 from __future__ import annotations
 
-import inspect
 import math
-import re
 from dataclasses import fields
 
 from azlang.search.config import AcceptanceConfig, ComponentConfig, IslandConfig
@@ -21,13 +19,8 @@ KEYS = (("acceptance", AcceptanceConfig, None), ("setup / predict / learn", Comp
 
 
 def _comments(cls) -> dict[str, str]:
-    """The trailing `# comment` of each field line in the class source."""
-    out = {}
-    for line in inspect.getsource(cls).splitlines():
-        m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
-        if m:
-            out[m.group(1)] = m.group(2).strip()
-    return out
+    """Each key's meaning, from its config metadata (azlang.search.config.key), the one place it is written."""
+    return {f.name: f.metadata.get("help", "") for f in fields(cls)}
 
 
 def _default(v) -> str:

@@ -1,39 +1,200 @@
-"""Search stage: checkpoints: the whole run state pickled, written atomically (temporary file + os.replace).
+"""Search stage: checkpoints: the run state as data only (no pickle), checksummed, versioned, written atomically.
 
-A checkpoint holds the experiment Rng, every island's population, FEC cache, hurdle and counters, the
-best candidate so far and the finished experiments; resuming from one taken at a sweep boundary in a
-single-island run continues exactly as the uninterrupted run would have.
+File layout: the line `AZLANG-CHECKPOINT`, one JSON header line {"format", "length", "sha256"}, then
+`length` bytes of datacodec payload whose SHA-256 is `sha256`. Objects travel as `Record`s naming one of
+the registered classes below; loading builds those by setting their fields, never by running code named
+in the file. A checkpoint holds the experiment Rng, every island's population, FEC cache, hurdle and
+counters, the best candidate so far and the finished experiments: resuming continues exactly as the
+uninterrupted run would have (single island).
+
+Other modules may add state: a dataclass (or __slots__ class) registered with `register` travels as a
+Record; fields missing from an older checkpoint take their dataclass defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
-import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from azlang.errors import AzError
+from azlang.ir.bytecode import Bytecode
+from azlang.rng import Rng
+from azlang.search import datacodec
+from azlang.search.datacodec import Record
+from azlang.search.engine import Counters
+from azlang.search.evolution import IslandState
+from azlang.search.fec import FecCache
+from azlang.search.generate import freeze
+from azlang.search.hurdles import Hurdle
+from azlang.search.results import ExperimentRecord, RunState
+from azlang.search.watch import Watch
+from azlang.tasks.spec import TaskSpec
 
-FORMAT = 1
+FORMAT = 2  # 1 was a pickle (never loaded: a pickle can run arbitrary code)
+MAGIC = b"AZLANG-CHECKPOINT\n"
+_HEADER_MAX = 4096
+_TYPES: dict[str, type] = {}
+_HINT = "the run directory's checkpoint is damaged or not azlang's; start the run again (or restore the file)"
 
 
-def save(path: str | Path, state) -> None:
+def register(cls: type, name: str | None = None) -> type:
+    """Let instances of `cls` (a dataclass or a class with __slots__) travel in checkpoints."""
+    _TYPES[name or cls.__name__] = cls
+    return cls
+
+
+for _cls in (RunState, ExperimentRecord, IslandState, Counters, Hurdle, Rng, TaskSpec, Bytecode, Watch):
+    register(_cls)
+
+
+# --- objects <-> data ---------------------------------------------------------------------------------------
+
+
+def to_data(x):
+    """Plain data (datacodec values and Records) for a run state."""
+    if x is None or isinstance(x, bool | int | float | str | bytes | np.ndarray | np.generic):
+        return x
+    if isinstance(x, FecCache):  # the native loop's cache too: exported to arrays
+        keys, fits, uses = x.export()
+        names = ("capacity", "forget_every", "hits", "misses")
+        return Record("FecCache", {**{k: int(getattr(x, k)) for k in names}, "keys": keys, "fits": fits, "uses": uses})
+    if isinstance(x, list | tuple):
+        return type(x)(to_data(v) for v in x)
+    if isinstance(x, dict):
+        return {to_data(k): to_data(v) for k, v in x.items()}
+    if isinstance(x, Sequence):  # the native loop's population view
+        return [to_data(v) for v in x]
+    name = type(x).__name__
+    if _TYPES.get(name) is not type(x):
+        raise TypeError(f"{name} is not registered for checkpoints (checkpoint.register)")
+    return Record(name, {k: to_data(getattr(x, k)) for k in _field_names(type(x))})
+
+
+def _field_names(cls: type) -> list[str]:
+    if dataclasses.is_dataclass(cls):
+        return [f.name for f in dataclasses.fields(cls)]
+    return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
+
+
+def from_data(x):
+    """The objects back from `to_data`'s output; unknown record names are an error."""
+    if isinstance(x, Record):
+        return _build(x.name, {k: from_data(v) for k, v in x.fields.items()})
+    if isinstance(x, list | tuple):
+        return type(x)(from_data(v) for v in x)
+    if isinstance(x, dict):
+        return {k: from_data(v) for k, v in x.items()}
+    return x
+
+
+def _build(name: str, fields: dict):
+    if name == "FecCache":
+        return FecCache.from_arrays(
+            fields["capacity"], fields["forget_every"], fields["keys"], fields["fits"], fields["uses"],
+            fields["hits"], fields["misses"],
+        )
+    cls = _TYPES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown record type {name!r}")
+    obj = object.__new__(cls)  # no __init__: the fields are the whole object
+    defaults = _defaults(cls)
+    for key in _field_names(cls):
+        if key in fields:
+            value = fields[key]
+        elif key in defaults:
+            value = defaults[key]()
+        else:
+            raise ValueError(f"{name} lacks field {key!r}")
+        object.__setattr__(obj, key, value)
+    if isinstance(obj, Bytecode):
+        object.__setattr__(obj, "sizes", tuple(obj.sizes))
+        freeze(obj)
+    return obj
+
+
+def _defaults(cls: type) -> dict:
+    if not dataclasses.is_dataclass(cls):
+        return {}
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = lambda v=f.default: v
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory
+    return out
+
+
+# --- files ----------------------------------------------------------------------------------------------------
+
+
+def dumps(state) -> bytes:
+    payload = datacodec.encode(to_data(state))
+    header = {"format": FORMAT, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+    return MAGIC + json.dumps(header).encode() + b"\n" + payload
+
+
+def save(path: str | Path, state) -> float:
+    """Write atomically (a temporary file beside it, flushed, then renamed over); returns the bytes' size."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump((FORMAT, state), f, protocol=pickle.HIGHEST_PROTOCOL)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load(path: str | Path):
+    data = dumps(state)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(path, "rb") as f:
-            fmt, state = pickle.load(f)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise AzError(f"cannot write checkpoint {path}: {e.strerror}", hint="is the run directory writable?") from None
+    return len(data)
+
+
+def loads(data: bytes, where: str = "checkpoint") -> RunState:
+    """The run state in `data`, or an AzError saying what is wrong with it."""
+    if data[:1] == b"\x80":
+        raise AzError(f"{where} is an old pickle checkpoint, which azlang no longer loads (loading one can run code)",
+                      hint="start the run again with this version")
+    if not data.startswith(MAGIC):
+        raise AzError(f"{where} is not an azlang checkpoint", hint=_HINT)
+    end = data.find(b"\n", len(MAGIC), len(MAGIC) + _HEADER_MAX)
+    try:
+        header = json.loads(data[len(MAGIC) : end]) if end > 0 else None
+    except ValueError:
+        header = None
+    canonical = isinstance(header, dict) and json.dumps(header).encode() == data[len(MAGIC) : end]
+    if not canonical or not {"format", "length", "sha256"} <= header.keys():  # any changed header byte counts
+        raise AzError(f"{where}: damaged checkpoint header", hint=_HINT)
+    if header["format"] != FORMAT:
+        raise AzError(f"{where} has format {header['format']!r}; this version reads format {FORMAT}",
+                      hint="resume it with the azlang version that wrote it")
+    payload = data[end + 1 :]
+    if header["length"] != len(payload):
+        raise AzError(f"{where} is truncated or padded: {len(payload)} bytes of payload, header says "
+                      f"{header['length']}", hint=_HINT)
+    if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        raise AzError(f"{where} is damaged: its checksum does not match", hint=_HINT)
+    try:
+        state = from_data(datacodec.decode(payload))
+    except (datacodec.DecodeError, ValueError, TypeError, KeyError) as e:
+        raise AzError(f"{where}: malformed checkpoint data: {e}", hint=_HINT) from None
+    if not isinstance(state, RunState) or not isinstance(state.rng, Rng):
+        raise AzError(f"{where} does not hold a run state", hint=_HINT)
+    return state
+
+
+def load(path: str | Path) -> RunState:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise AzError(f"no checkpoint at {path}", hint="is this a run directory written by `azc evolve`?") from None
-    except (pickle.UnpicklingError, EOFError, ValueError) as e:
-        raise AzError(f"cannot read checkpoint {path}: {e}") from None
-    if fmt != FORMAT:
-        raise AzError(f"checkpoint {path} has format {fmt}; this version reads format {FORMAT}")
-    return state
+    except OSError as e:
+        raise AzError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    return loads(data, str(path))

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from azlang.cli_support import friendly, out
+from azlang.errors import AzError
+from azlang.resources import resource_path
+from azlang.search.cli_progress import Display
 from azlang.search.config import load_config, override
 from azlang.search.experiment import resume as resume_run
 from azlang.search.experiment import run_experiment
-from azlang.search.presets import demo_config, from_seeds_config
+from azlang.search.interrupt import EXIT_CODES
+from azlang.search.presets import demo_config, from_seeds_config, task_protocol
 
+STOP_EXIT = {"interrupt": EXIT_CODES[signal.SIGINT], "terminate": EXIT_CODES[signal.SIGTERM]}
 
 
 def flag_overrides(
@@ -36,12 +40,13 @@ def flag_overrides(
     backend,
     executor=None,
     address=None,
+    data_dir=None,
 ) -> dict:
     """Command-line flags as dotted config keys (None = not given, keep the config's value)."""
     return {
         "evolution.seeds": tuple(str(s) for s in seed) or None,
         "evolution.initial_population": "seeds" if seed else None,
-        "tasks.search": tuple(task) or None,
+        **(task_protocol(task) if task else {}),
         "evolution.population": population,
         "evolution.tournament": tournament,
         "evolution.mutate_prob": mutate_prob,
@@ -57,64 +62,15 @@ def flag_overrides(
         "run.backend": backend,
         "run.executor": executor,
         "run.address": address,
+        "tasks.data_dir": data_dir,
     }
-
-
-def _count(x: float) -> str:
-    """Large counts in a few characters (1.12M, 200M), so the live table fits an 80-column terminal."""
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if x >= scale:
-            return f"{x / scale:.3g}{suffix}"
-    return f"{x:.0f}"
-
-
-class Display:
-    """A rich Live table of the latest progress line; experiment results are printed above it."""
-
-    def __init__(self, console: Console):
-        self.console, self.last = console, None
-        self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
-
-    def _table(self) -> Table:
-        t = Table(title="evolution", show_header=True)
-        for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hit", "hurdle", "time"):
-            t.add_column(col, justify="right")
-        p = self.last
-        if p:
-            pct = lambda x: "-" if x is None else f"{100 * x:.1f}%"
-            t.add_row(
-                str(p["experiment"]),
-                _count(p["individuals"]),
-                _count(p["individuals_per_s"]),
-                _count(p["train_steps"]),
-                f"{p['best']:.6f}",
-                f"{p['mean']:.6f}",
-                pct(p["fec_hit_rate"]),
-                pct(p["hurdle_pass_rate"]),
-                f"{p['time']:.0f}s",
-            )
-            for i in p.get("per_island", []):  # several islands: one line each under the total
-                row = (f"#{i['island']}", _count(i["individuals"]), "", _count(i["train_steps"]))
-                t.add_row(*row, f"{i['best']:.6f}", f"{i['mean']:.6f}", "", "", "", style="dim")
-        return t
-
-    def __call__(self, event: dict) -> None:
-        if event["event"] == "progress":
-            self.last = event
-        elif event["event"] == "experiment":
-            self.console.print(
-                f"experiment {event['index']}: search {event['search_fitness']:.6f}, "
-                f"select {event['select_fitness']:.6f} ({event['stopped_by']}, "
-                f"{event['individuals']:,} individuals)"
-                + ("  [bold green]best so far[/]" if event["best_so_far"] else "")
-            )
-        self.live.update(self._table())
 
 
 def _print_result(result) -> None:
     out.print(
         f"stopped by: {result.stopped_by}; {result.individuals:,} individuals, "
-        f"{result.train_steps:,} train steps, {result.seconds:.1f}s; random seed {result.seed}"
+        f"{result.train_steps:,} train steps, {result.seconds:.1f}s; random seed {result.seed}",
+        soft_wrap=True,
     )
     if result.select_fitness is not None:
         out.print(f"select fitness: {result.select_fitness:.6f}")
@@ -128,9 +84,9 @@ def _print_result(result) -> None:
             out.print("after dead-code removal (azc opt --dce):")
             out.print(essential, markup=False, highlight=False)
     if result.run_dir:
-        out.print(f"run directory: {result.run_dir}")
-        if result.stopped_by == "interrupt":
-            out.print(f"resume with: azc evolve --resume {result.run_dir}")
+        out.print(f"run directory: {result.run_dir}", soft_wrap=True)
+        if result.stopped_by in STOP_EXIT:
+            out.print(f"checkpointed; resume with: azc evolve --resume {result.run_dir}", soft_wrap=True)
 
 
 def _essential(text: str) -> str | None:
@@ -142,18 +98,54 @@ def _essential(text: str) -> str | None:
     return print_program(program)
 
 
-def _base_config(config: Path | None, seeds: list[Path]):
+BUNDLED = ("demo", "baseline", "from_empty")
+
+
+def resolve_config(name: str) -> Path:
+    """A config path as given, else a bundled config by name (`demo`, `baseline`, `from_empty`)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    stem = path.name.removesuffix(".toml")
+    if stem in BUNDLED and path.parent == Path("."):
+        return resource_path("examples", stem + ".toml")
+    raise AzError(f"no config file {name}", hint=f"give a TOML file, or a bundled config: {', '.join(BUNDLED)}")
+
+
+def _base_config(config: str | None, seeds: list[Path]):
     """The config file; without one, the paper's search from the seed programs, or else the demo."""
     if config:
-        return load_config(config)
+        return load_config(resolve_config(config))
     return from_seeds_config() if seeds else demo_config()
 
 
-@friendly
+class Backend(str, Enum):
+    auto = "auto"
+    native = "native"
+    numpy = "numpy"
+
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+_TASK_HELP = (
+    "search task spec (repeatable); it defines the whole protocol: select on the same specs with other seeds, "
+    "final on unseen seeds (datasets: the test split)"
+)
+
+
+@friendly(interrupted="stopped at once (second Ctrl-C): the last checkpoint is kept; continue with --resume")
 def evolve(
-    config: Path | None = typer.Option(None, "--config", "-c", help="experiment config (TOML); default: the demo, or with --seed the paper's search from those programs"),
+    config: str | None = typer.Option(
+        None, "--config", "-c",
+        help="experiment config: a TOML file or a bundled one (demo, baseline, from_empty); "
+        "default: the demo, or with --seed the paper's search from those programs",
+    ),
     seed: list[Path] = typer.Option([], "--seed", help="seed the initial population with this .az (repeatable)"),
-    task: list[str] = typer.Option([], "--task", "-t", help="search task spec, replaces the config's (repeatable)"),
+    task: list[str] = typer.Option([], "--task", "-t", help=_TASK_HELP),
     population: int | None = typer.Option(None, help="population size P"),
     tournament: int | None = typer.Option(None, help="tournament size T"),
     mutate_prob: float | None = typer.Option(None, help="probability that a child is mutated"),
@@ -163,18 +155,23 @@ def evolve(
     sufficient_fitness: float | None = typer.Option(None, help="stop once a select fitness exceeds this"),
     max_experiments: int | None = typer.Option(None, help="experiments to run (0 = until sufficient fitness)"),
     workers: int | None = typer.Option(None, help="island processes (0 = all cores)"),
-    random_seed: int | None = typer.Option(None, help="experiment random seed (0 = time-based)"),
+    random_seed: int | None = typer.Option(None, "--random-seed", help="experiment random seed (0 = time-based)"),
     run_dir: Path | None = typer.Option(None, help="where to write the run (default: runs/evolve-<time>)"),
     resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="folder with the datasets (default: $AZLANG_DATA)"),
     no_fec: bool = typer.Option(False, "--no-fec", help="disable functional equivalence checking"),
     hurdles: bool = typer.Option(False, "--hurdles", help="enable hurdles (early rejection)"),
-    backend: str | None = typer.Option(None, help="auto, native or numpy"),
-    executor: str | None = typer.Option(None, help="local (processes on this machine) or ray (islands as Ray actors)"),
+    backend: Backend | None = typer.Option(None, help="program evaluation backend"),
+    executor: ExecutorKind | None = typer.Option(None, help="local processes, or islands as Ray actors"),
     address: str | None = typer.Option(None, help="Ray cluster: auto or HOST:PORT (default: a Ray on this machine)"),
     islands: int | None = typer.Option(None, help="number of islands (the same as --workers)"),
 ) -> None:
-    """Evolve an algorithm (regularized evolution, semantics section 8) and report the best one found."""
-    display = Display(out)
+    """Evolve algorithms by regularized evolution (see examples/demo.toml) and report the best one found.
+
+    Ctrl-C (or SIGTERM) checkpoints and stops, exit code 130 (143 for SIGTERM); --resume DIR continues exactly.
+
+    Example: azc evolve -c demo --max-time 60 --run-dir runs/demo
+    """
     flags = flag_overrides(
         seed,
         task,
@@ -190,15 +187,19 @@ def evolve(
         random_seed,
         no_fec,
         hurdles,
-        backend,
-        executor,
+        backend.value if backend else None,
+        executor.value if executor else None,
         address,
+        str(data_dir) if data_dir is not None else None,
     )
     cfg = None if resume is not None else override(_base_config(config, seed), flags)
-    with display.live:
+    display = Display(out)
+    with display:
         if cfg is None:
             result = resume_run(resume, progress=display, overrides=flags)
         else:
             run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
             result = run_experiment(cfg, run_dir, progress=display)
     _print_result(result)
+    if result.stopped_by in STOP_EXIT:
+        raise typer.Exit(STOP_EXIT[result.stopped_by])

@@ -21,6 +21,7 @@ from azlang.search.engine import Counters, SearchEvaluator
 from azlang.search.fec import FecCache
 from azlang.search.generate import Generator
 from azlang.search.hurdles import Hurdle
+from azlang.search.interrupt import poll
 from azlang.search.mutate import Mutator
 from azlang.search.watch import Watch
 
@@ -90,6 +91,7 @@ class Island:
         """P initial models, each passed through a zero-mutation Mutate (one draw) and evaluated, in order."""
         st = self.state
         while len(st.programs) < self.P:
+            poll()  # between two individuals the state is whole: a stop request is honoured here
             model = self.mutator.mutate(self.initial_model(len(st.programs)), st.rng, zero=True)
             fit = self.evaluator.evaluate(model, st.rng)
             st.programs.append(model)
@@ -121,6 +123,7 @@ class Island:
         st, rng, fits = self.state, self.state.rng, self.state.fitnesses
         mutate, evaluate, T = self.mutator.mutate, self.evaluator.evaluate, self.T
         while st.cursor < self.P:
+            poll()
             parent = st.programs[tournament(fits, T, rng)]
             child = mutate(parent, rng)
             fit = evaluate(child, rng)
@@ -139,6 +142,7 @@ class Island:
     def _sweep_batched(self) -> None:
         st = self.state
         while st.cursor < self.P:
+            poll()
             n = min(self.batch, self.P - st.cursor)
             children = self._children(n)
             for child, fit in zip(children, self.evaluator.evaluate_batch(children, st.rng)):

@@ -2,7 +2,12 @@
 
 Interface (a Ray executor would implement the same): `run(jobs, coordinator, checkpoint, every)` advances
 every island sweep by sweep, hands each sweep's Report to the coordinator, calls `checkpoint(states)`
-with a consistent set of island states at most every `every` seconds, and returns the final states.
+with a consistent set of island states when `every` (a CheckpointSchedule, or fixed seconds) says so, and
+returns the final states.
+
+Signals: in-process islands poll the stop flag themselves (interrupt.py); worker processes ignore SIGINT and
+SIGTERM (the parent stops them at their next report, so their states can be checkpointed) and leave quietly,
+without a traceback, when the parent is gone.
 """
 
 from __future__ import annotations
@@ -18,15 +23,30 @@ import numpy as np
 
 from azlang.errors import AzError
 from azlang.search.evolution import IslandState
+from azlang.search.interrupt import CheckpointSchedule, at_polls
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 
 Checkpoint = Callable[[list[IslandState]], None]
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Executor(Protocol):
     def run(
         self, jobs: list[IslandJob], coordinator: Coordinator, checkpoint: Checkpoint, every: float
     ) -> list[IslandState]: ...
+
+
+def schedule_of(every) -> CheckpointSchedule:
+    if isinstance(every, CheckpointSchedule):
+        return every
+    return CheckpointSchedule(float(every), time.monotonic(), first=float(every))
+
+
+def _take(checkpoint: Checkpoint, schedule: CheckpointSchedule, states: list[IslandState]) -> None:
+    started = time.monotonic()
+    checkpoint(states)
+    now = time.monotonic()
+    schedule.done(now, now - started)
 
 
 class InProcessExecutor:
@@ -38,7 +58,21 @@ class InProcessExecutor:
 
     def _run(self, jobs, coordinator, checkpoint, every):
         islands = [build_island(job) for job in jobs]
-        last = time.monotonic()
+        schedule = schedule_of(every)
+        with at_polls(self._mid_sweep(islands, checkpoint, schedule)):
+            return self._sweeps(islands, coordinator, checkpoint, schedule)
+
+    @staticmethod
+    def _mid_sweep(islands, checkpoint, schedule):
+        """Checkpoints between children / native chunks too, so a long first sweep (a big population on real
+        data) is not a long wait for the first checkpoint. One island only: several resume in turn order."""
+        def due() -> None:
+            if len(islands) == 1 and schedule.most > 0 and schedule.due(time.monotonic()):
+                _take(checkpoint, schedule, [islands[0].state])
+
+        return due
+
+    def _sweeps(self, islands, coordinator, checkpoint, schedule):
         while True:
             for isl in islands:
                 if len(isl.state.programs) < isl.P:
@@ -54,15 +88,23 @@ class InProcessExecutor:
                     isl.immigrate(reply.immigrants)
                 if reply.stop:
                     return [i.state for i in islands]
-            if time.monotonic() - last >= every:
-                checkpoint([i.state for i in islands])
-                last = time.monotonic()
+            if schedule.due(time.monotonic()):
+                _take(checkpoint, schedule, [i.state for i in islands])
 
 
 def _worker(conn, job: IslandJob) -> None:
     """A worker process: build the island, then sweep / report / obey until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and tells us to stop
+    for s in STOP_SIGNALS:  # the parent handles both and tells us to stop
+        signal.signal(s, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since the start (see ProcessExecutor)
     np.seterr(all="ignore")
+    try:
+        _serve_island(conn, job)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the parent is gone (killed): nothing to report to, and no traceback to print
+
+
+def _serve_island(conn, job: IslandJob) -> None:
     isl = build_island(job)
     want_state = False
     while True:
@@ -92,21 +134,32 @@ class ProcessExecutor:
 
     def run(self, jobs, coordinator, checkpoint, every):
         pipes, procs = [], []
-        for job in jobs:
-            parent, child = self.ctx.Pipe()
-            p = self.ctx.Process(target=_worker, args=(child, job), daemon=True)
-            p.start()
-            child.close()
-            pipes.append(parent)
-            procs.append(p)
+        # Workers start with Ctrl-C / SIGTERM blocked (the mask is inherited), so a signal that arrives while
+        # one is still starting up cannot print a traceback there; each ignores them once running.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            return self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+            for job in jobs:
+                parent, child = self.ctx.Pipe()
+                p = self.ctx.Process(target=_worker, args=(child, job), daemon=True)
+                p.start()
+                child.close()
+                pipes.append(parent)
+                procs.append(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        finished = False
+        try:
+            states = self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+            finished = True
+            return states
         except (EOFError, BrokenPipeError, ConnectionResetError):
             dead = [f"island {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if not p.is_alive()]
             raise AzError(f"an island's worker process died: {', '.join(dead) or 'unknown'}",
                           hint="its error is printed above; resume from the last checkpoint with --resume") from None
         finally:
             for p in procs:
+                if not finished:  # stopped at once (second Ctrl-C, an error): the workers wait for a reply
+                    p.terminate()
                 p.join(timeout=5)
                 if p.is_alive():
                     p.terminate()
@@ -114,7 +167,7 @@ class ProcessExecutor:
     def _serve(self, pipes, coordinator, checkpoint, every, states):
         final: dict[int, IslandState] = {}
         fresh: dict[int, IslandState] = {}
-        last, asking = time.monotonic(), False
+        schedule, asking = schedule_of(every), False
         index = {id(c): k for k, c in enumerate(pipes)}
         while len(final) < len(pipes):
             for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
@@ -131,9 +184,9 @@ class ProcessExecutor:
                     final[k] = conn.recv().state
                     continue
             if asking and len(fresh) == len(pipes):
-                checkpoint([fresh[k] for k in range(len(pipes))])
-                fresh, asking, last = {}, False, time.monotonic()
-            elif not asking and time.monotonic() - last >= every:
+                _take(checkpoint, schedule, [fresh[k] for k in range(len(pipes))])
+                fresh, asking = {}, False
+            elif not asking and schedule.due(time.monotonic()):
                 asking = True
         return [final[k] for k in range(len(pipes))]
 

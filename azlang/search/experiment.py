@@ -5,6 +5,10 @@ is the fittest member of the final population(s); it is evaluated on T_select wi
 from the experiment Rng and kept if its select fitness is >= the best so far. After the last experiment
 the best candidate is evaluated on the final tasks with a final Rng drawn the same way.
 The library never prints: progress goes to the callback and to progress.jsonl.
+
+Ctrl-C / SIGTERM (interrupt.py) stop the run where its state is whole: the run is checkpointed and the
+result says `stopped_by` "interrupt" / "terminate" with the true counts so far. The stop reason is never
+saved into the checkpoint, so `resume` carries on to the end the uninterrupted run would have reached.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from azlang.search.config import ExperimentConfig, load_config, override
 from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
+from azlang.search.interrupt import CheckpointSchedule, StopRequested, poll, requested, stop_requests
 from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of
 from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
@@ -50,12 +55,19 @@ def run_experiment(
     seed = resolve_seed(cfg.run.random_seed)
     cfg = override(cfg, {"run.random_seed": seed})
     rundir = RunDir(run_dir) if run_dir is not None else None
-    if rundir:
-        rundir.create(cfg)
-    return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+    try:
+        if rundir:
+            rundir.create(cfg)
+        return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+    finally:
+        if rundir:
+            rundir.release()
 
 
-RESUMABLE = ("stop.", "run.progress_every", "run.checkpoint_every", "run.backend", "run.executor", "run.address")
+RESUMABLE = (
+    "stop.", "run.progress_every", "run.progress_seconds", "run.checkpoint_every", "run.backend", "run.executor",
+    "run.address", "tasks.data_dir",
+)
 
 
 def resume(
@@ -68,18 +80,27 @@ def resume(
     `overrides` may change stop conditions, progress/checkpoint intervals, the backend and the executor
     (a local run may continue on Ray and back), nothing else."""
     rundir = RunDir(run_dir)
-    cfg = rundir.config()
+    rundir.acquire()
+    try:
+        return _resume(rundir, rundir.config(), progress, executor, overrides)
+    finally:
+        rundir.release()
+
+
+def _resume(rundir: RunDir, cfg: ExperimentConfig, progress, executor, overrides) -> SearchResult:
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     for key in given:
         if not key.startswith(RESUMABLE):
             raise ConfigError(
                 f"cannot change {key} when resuming a run",
-                hint="only stop conditions, progress_every, checkpoint_every, the backend and executor may change",
+                hint="only stop conditions, progress and checkpoint intervals, backend, executor and data_dir may change",
             )
     if given:
         cfg = override(cfg, given)
         rundir.write_config(cfg)
     state: RunState = rundir.load_checkpoint()
+    if state.islands and _workers(cfg) == 1:
+        state.rng = state.islands[0].rng  # one shared stream (checkpoints keep values, not object identity)
     rundir.truncate_progress(state.progress_lines)
     return Driver(cfg, rundir, state, progress, executor).run()
 
@@ -98,9 +119,10 @@ class Driver:
         self.executor = executor or make_executor(self.workers, cfg.run.executor, cfg.run.address)
         self.seeds = [freeze(to_bytecode(p)) for p in load_seeds(cfg, Generator(cfg))]
         self.started = time.monotonic()
-        self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed)
+        self.tracker = ProgressTracker(cfg, state, self._emit, self.elapsed, self._notify)
         self.progress = progress
         self.last_tasks: list = []  # raw metric per task of the latest select / final evaluation
+        self.schedule = CheckpointSchedule(cfg.run.checkpoint_every, time.monotonic())
 
     def elapsed(self) -> float:
         return self.state.seconds + time.monotonic() - self.started
@@ -112,17 +134,26 @@ class Driver:
         if self.progress is not None:
             self.progress(record)
 
+    def _notify(self, record: dict) -> None:
+        if self.progress is not None:
+            self.progress(record)
+
     def run(self) -> SearchResult:
-        try:
-            while not self.state.done:
-                if self.state.islands is None:
-                    self._start_experiment()
-                states, reason = self._search()
-                self._finish_experiment(states, reason)
-        except KeyboardInterrupt:
-            self.state.stopped_by = "interrupt"
-            self.checkpoint(self.state.islands)
-            return self._result()
+        with stop_requests():
+            try:
+                self._emit_start()
+                while not self.state.done:
+                    poll()  # between experiments: the state is whole
+                    if self.state.islands is None:
+                        self._start_experiment()
+                    states, reason = self._search()
+                    if reason == "interrupt":
+                        self.state.islands = states
+                        raise StopRequested(requested())
+                    self._finish_experiment(states, reason)
+            except StopRequested as stop:
+                self.checkpoint(self.state.islands)
+                return self._result(str(stop))
         self.checkpoint(None)
         return self._result()
 
@@ -155,7 +186,7 @@ class Driver:
         )
         specs = st.island_specs or [st.search_specs] * len(st.islands)  # checkpoints from before [[islands]]
         jobs = [IslandJob(island_config(self.cfg, k), specs[k], self.seeds, s) for k, s in enumerate(st.islands)]
-        states = self.executor.run(jobs, coordinator, self.checkpoint, self.cfg.run.checkpoint_every)
+        states = self.executor.run(jobs, coordinator, self.checkpoint, self.schedule)
         if self.workers == 1:
             st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)
         return states, coordinator.stopped or "done"
@@ -211,6 +242,7 @@ class Driver:
         if st.stopped_by is None:
             return
         if self.cfg.tasks.final:
+            self.tracker.notice("final evaluation", tasks=list(self.cfg.tasks.final))
             final_rng = Rng(st.rng.seed32())
             st.final_fitness = self._evaluate(st.best[2], tasksets.parse_all(self.cfg.tasks.final), final_rng)
             st.final_tasks = self.last_tasks
@@ -246,11 +278,24 @@ class Driver:
         if self.rundir:
             self.rundir.write_summary(result.to_json())
 
-    def _result(self) -> SearchResult:
+    def _emit_start(self) -> None:
+        t = self.cfg.tasks
+        self.tracker.notice(
+            "start",
+            run_dir=str(self.rundir.path) if self.rundir else None,
+            seed=self.state.seed,
+            resumed=self.state.progress_lines > 0,
+            search=list(t.search),
+            select=list(t.select),
+            final=list(t.final),
+        )
+
+    def _result(self, stopped_by: str | None = None) -> SearchResult:
         st = self.state
         best = st.best
-        if best is None and st.islands and all(s.programs for s in st.islands):
-            fit, bc = _candidate(st.islands, self.cfg.evolution.algorithm)
+        islands = st.islands or []
+        if best is None and islands and all(len(s.programs) for s in islands):
+            fit, bc = _candidate(islands, self.cfg.evolution.algorithm)
             best = (None, fit, bc, st.experiment)  # interrupted in the first experiment: best so far
         return SearchResult(
             st.seed,
@@ -260,10 +305,10 @@ class Driver:
             best[1] if best else None,
             st.final_fitness,
             list(st.experiments),
-            st.individuals,
-            st.train_steps,
+            st.individuals + sum(s.individuals for s in islands),  # the current experiment's count too
+            st.train_steps + sum(s.counters.train_steps for s in islands),
             self.elapsed(),
-            st.stopped_by or "done",
+            stopped_by or st.stopped_by or "done",
             str(self.rundir.path) if self.rundir else None,
             list(st.final_tasks),
             self.metadata(),

@@ -13,6 +13,7 @@ natively for random initial populations; other initial populations are built by 
 from __future__ import annotations
 
 import ctypes
+import time
 
 import numpy as np
 
@@ -22,9 +23,12 @@ from azlang.errors import ConfigError
 from azlang.search.backends import NativeAdapter
 from azlang.search.config import ExperimentConfig
 from azlang.search.evolution import Island, IslandState
+from azlang.search.interrupt import poll
 from azlang.search.native_state import Cache, NativeFecCache, Population, ProgramsView
 
 _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
+MIN_CHUNK, MAX_CHUNK = 16, 1 << 20
 
 
 def native_reason(cfg: ExperimentConfig, island: Island) -> str | None:
@@ -67,6 +71,7 @@ class NativeIsland(Island):
         )
         self.cfg = cfg
         self.native: NativeLoop | None = None
+        self.chunk = MIN_CHUNK
 
     def init_population(self) -> None:
         st = self.state
@@ -84,17 +89,27 @@ class NativeIsland(Island):
         st, h = self.state, self.state.hurdle
         source = abi.SOURCE_RANDOM if self.algorithm == "random" else abi.SOURCE_EVOLVE
         while True:
-            n = self.P - st.cursor
+            n = min(self.P - st.cursor, self.chunk)  # bounded chunks: a stop request waits one chunk at most
             ticking = h is not None and st.individuals >= self.P  # Island._count ticks past Init only
             if ticking:
                 n = min(n, max(1, h.update_every - h.since_update))
+            started = time.perf_counter()
             self._run(source, n)
+            self._tune_chunk(n, time.perf_counter() - started)
             if ticking:
                 h.since_update += n
                 if h.since_update >= h.update_every:
                     h.update(st.fitnesses)
             if st.cursor == 0:
                 return
+            poll()  # between chunks the state is whole (pulled, hurdle counted)
+
+    def _tune_chunk(self, n: int, seconds: float) -> None:
+        """Chunks of about CHUNK_SECONDS: short enough for a prompt stop, long enough to cost nothing."""
+        if n == self.chunk and seconds < CHUNK_SECONDS / 2:
+            self.chunk = min(MAX_CHUNK, 2 * self.chunk)
+        elif seconds > 2 * CHUNK_SECONDS and self.chunk > MIN_CHUNK:
+            self.chunk = max(MIN_CHUNK, self.chunk // 2)
 
     def _attach(self) -> None:
         if self.native is None:

@@ -3,6 +3,8 @@ search from empty programs (seed programs given on the command line, no config).
 
 from __future__ import annotations
 
+import re
+
 from azlang.search.config import (
     ComponentConfig,
     EvolutionConfig,
@@ -73,3 +75,34 @@ def from_seeds_config() -> ExperimentConfig:
         run=demo.run,
         source="<from-seeds preset>",
     )
+
+
+# --- -t: one task spec defines the whole protocol -------------------------------------------------------------
+
+SELECT_OFFSET, FINAL_OFFSET = 500_000, 1_000_000  # seeds far from any search seed (D is bounded far below)
+
+
+def task_protocol(search: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """tasks.search / select / final for search specs given on the command line: select on the same specs
+    with other data and param seeds, final on still other (unseen) seeds, and for the built-in datasets on
+    their test split (own data has none: other seeds give other train/valid splits). Explicit S/P/test options of the given specs are replaced in select and final."""
+    from azlang.tasks.spec import DATASETS, DEFAULT_DATA_SEEDS, DEFAULT_PARAM_SEEDS, parse_spec
+
+    select, final = [], []
+    for text in search:
+        spec = parse_spec(text)
+        kept = [f for f in text.split(":") if not _SEED_OR_TEST.fullmatch(f.strip())]
+        s0 = spec.S if spec.S is not None else DEFAULT_DATA_SEEDS[0]
+        p0 = spec.P if spec.P is not None else DEFAULT_PARAM_SEEDS[0]
+        select.append(":".join([*kept, f"S{_seed(s0 + SELECT_OFFSET)}", f"P{_seed(p0 + SELECT_OFFSET)}"]))
+        tail = [f"S{_seed(s0 + FINAL_OFFSET)}", f"P{_seed(p0 + FINAL_OFFSET)}"] + (["test"] if spec.dataset in DATASETS else [])
+        final.append(":".join([*kept, *tail]))
+    return {"tasks.search": tuple(search), "tasks.select": tuple(select), "tasks.final": tuple(final)}
+
+
+_SEED_OR_TEST = re.compile(r"[SP]\d+|(?i:test)")
+
+
+def _seed(x: int) -> int:
+    """Seeds stay uint32 (and nonzero), as the reference's are."""
+    return 1 + (x - 1) % (2**32 - 2)

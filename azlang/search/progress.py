@@ -1,4 +1,12 @@
-"""Search stage: progress lines, stop decisions and timing, from the islands' sweep reports."""
+"""Search stage: progress lines, stop decisions and timing, from the islands' sweep reports.
+
+A progress line is emitted at the first sweep, then every `run.progress_every` individuals or
+`run.progress_seconds` seconds, whichever comes first (timed lines carry "timed": true, so tools comparing
+runs can skip them). Each line says how far the experiment is toward its stop criteria ("done": the largest
+fraction over max_individuals, max_train_steps, max_time) and an ETA in seconds when one can be told.
+Notices ("start", "final evaluation") go to the callback only: progress.jsonl stays as reproducible as
+the run.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,28 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from azlang.search.config import ExperimentConfig
+from azlang.search.interrupt import requested
 from azlang.search.islands import Report
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 
 
 class ProgressTracker:
     def __init__(
-        self, cfg: ExperimentConfig, state: RunState, emit: Callable[[dict], None], elapsed: Callable[[], float]
+        self,
+        cfg: ExperimentConfig,
+        state: RunState,
+        emit: Callable[[dict], None],
+        elapsed: Callable[[], float],
+        notify: Callable[[dict], None] | None = None,
     ):
         self.cfg, self.state, self.emit, self.elapsed = cfg, state, emit, elapsed
+        self.notify = notify or (lambda record: None)
         self.exp_started = time.monotonic()
+        self.last_line = time.monotonic()
+
+    def notice(self, what: str, **details) -> None:
+        """Tell the caller what is happening (not written to progress.jsonl)."""
+        self.notify({"event": "notice", "what": what, "time": round(self.elapsed(), 3), **details})
 
     # --- timing ------------------------------------------------------------------------------------------
 
@@ -43,16 +63,36 @@ class ProgressTracker:
             return "max_individuals"
         if stop.max_time and self.elapsed() >= stop.max_time:
             return "max_time"
+        if requested() is not None:  # after the criteria: a run that ends here anyway just ends
+            return "interrupt"
         return None
+
+    def fraction_done(self, individuals: int, train_steps: int) -> float | None:
+        """How far the current experiment is toward its nearest stop criterion (None: no criterion bounds it)."""
+        stop = self.cfg.stop
+        parts = [train_steps / stop.max_train_steps]
+        if stop.max_individuals:
+            parts.append(individuals / stop.max_individuals)
+        if stop.max_time:
+            parts.append(self.elapsed() / stop.max_time)
+        return min(1.0, max(parts))
 
     def on_report(self, reports: list[Report]) -> None:
         """A progress line when individuals >= last + progress_every (the first one always)."""
         st = self.state
         individuals = sum(r.individuals for r in reports)
-        if st.last_progress is not None and individuals < st.last_progress + self.cfg.run.progress_every:
+        by_count = st.last_progress is None or individuals >= st.last_progress + self.cfg.run.progress_every
+        every_s = self.cfg.run.progress_seconds
+        by_time = every_s > 0 and time.monotonic() - self.last_line >= every_s
+        if not (by_count or by_time):
             return
-        st.last_progress = individuals
-        self.emit(self.record(reports, individuals))
+        record = self.record(reports, individuals)
+        if by_count:
+            st.last_progress = individuals
+        else:
+            record["timed"] = True
+        self.last_line = time.monotonic()
+        self.emit(record)
 
     def record(self, reports: list[Report], individuals: int) -> dict:
         means = [r.fitnesses_stats[0] for r in reports]
@@ -61,6 +101,8 @@ class ProgressTracker:
         hits, misses = sum(r.fec[0] for r in reports), sum(r.fec[1] for r in reports)
         passed, tested = sum(r.hurdle[0] for r in reports), sum(r.hurdle[1] for r in reports)
         seconds = self.experiment_seconds()
+        steps = sum(r.train_steps for r in reports)
+        done = self.fraction_done(individuals, steps)
         out = {
             "event": "progress",
             "time": round(self.elapsed(), 3),
@@ -74,6 +116,8 @@ class ProgressTracker:
             "fec_hit_rate": hits / (hits + misses) if hits + misses else None,
             "hurdle_pass_rate": passed / tested if tested else None,
             "islands": len(reports),
+            "done": done,
+            "eta": seconds * (1 - done) / done if done and seconds > 0 else None,
         }
         if len(reports) > 1:  # single-island lines stay as they were
             out["per_island"] = [_island(r) for r in sorted(reports, key=lambda r: r.island)]

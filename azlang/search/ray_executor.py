@@ -82,7 +82,8 @@ class _Run:
 
     def __init__(self, ex: RayExecutor, jobs, coordinator, checkpoint, every):
         self.ex, self.ray, self.jobs, self.coordinator = ex, ex.ray, jobs, coordinator
-        self.checkpoint, self.every = checkpoint, every
+        # a fixed interval: the adaptive CheckpointSchedule of the local executors gives its upper bound here
+        self.checkpoint, self.every = checkpoint, getattr(every, "most", every)
         self.restore = [j.state for j in jobs]  # each island's last checkpointed state
         self.restarts = [0] * len(jobs)
         self.base_migrations, self.told_stop, self.asking = ex.migrations, False, False

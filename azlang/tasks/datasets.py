@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import os
 import pickle
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from azlang.errors import TaskSpecError
 
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)  # what a truncated or corrupt .gz raises on reading
 DATA_ENV = "AZLANG_DATA"
 OFFLINE_ENV = "AZLANG_OFFLINE"  # set to 1: never try the network (tests, air-gapped machines)
 
@@ -149,6 +151,9 @@ def load(info: DatasetInfo, root: Path) -> ImageData:
     """Load a dataset that is present (callers fetch first); memoised on the files' identity."""
     if missing_files(info, root):
         raise missing_error(info, root)
+    from azlang.tasks.verify import ensure_verified  # verify imports this module
+
+    ensure_verified(info, root)  # once per file identity: a modified file is an error, not silently used
     return _load_memo(info.name, str(root), identity(info, root))
 
 
@@ -212,8 +217,10 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except OSError as exc:
-        raise TaskSpecError(f"cannot read {path}: {exc}", hint="the file is damaged; fetch it again") from None
+    except (OSError, *GZIP_ERRORS) as exc:
+        why = "truncated or damaged gzip stream" if isinstance(exc, GZIP_ERRORS) else str(exc)
+        raise TaskSpecError(f"cannot read {path}: {why} ({exc})",
+                            hint=f"fetch it again: delete {path} and run `azc data fetch`") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise TaskSpecError(f"{path} is not an unsigned-byte idx file")
     ndim = raw[3]

@@ -77,7 +77,7 @@ def fetch(name: str, data_dir: str | os.PathLike | None = None, progress: Progre
         else:
             folder.mkdir(parents=True, exist_ok=True)
             for f in info.files:
-                if _file_state(folder, f) not in ("verified", "content"):
+                if file_state(folder, f) not in ("verified", "content"):
                     download(info.base_url + f.name, folder / f.name, f.md5, progress, urlopen)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise ds.missing_error(info, root, f"download failed: {_reason(exc)}") from None
@@ -165,20 +165,25 @@ def _stream(response, part: Path, have: int, label: str, progress: Progress | No
 class DatasetStatus:
     name: str
     path: Path
-    state: str  # "verified", "rebuilt", "mismatch", "incomplete", "missing"
+    state: str  # "verified", "rebuilt", "mismatch", "damaged", "unreadable", "incomplete", "missing"
     detail: str
 
 
-def _file_state(folder: Path, f: ds.FileInfo) -> str:
-    """'verified' (the official bytes), 'content' (official contents, recompressed or gunzipped), 'mismatch'
-    or 'missing'."""
+def file_state(folder: Path, f: ds.FileInfo) -> str:
+    """'verified' (the official bytes), 'content' (official contents, recompressed or gunzipped), 'mismatch',
+    'damaged' (a truncated or corrupt gzip stream), 'unreadable' or 'missing'."""
     path = ds.locate(folder, f)
     if path is None:
         return "missing"
-    if path.name == f.name and md5_of(path) == f.md5:
-        return "verified"
-    if f.raw_md5 and md5_of(path, gunzip=path.name.endswith(".gz")) == f.raw_md5:
-        return "content"
+    try:
+        if path.name == f.name and md5_of(path) == f.md5:
+            return "verified"
+        if f.raw_md5 and md5_of(path, gunzip=path.name.endswith(".gz")) == f.raw_md5:
+            return "content"
+    except ds.GZIP_ERRORS:
+        return "damaged"
+    except OSError:
+        return "unreadable"
     return "mismatch"
 
 
@@ -187,9 +192,10 @@ def status(name: str, data_dir: str | os.PathLike | None = None) -> DatasetStatu
     info = ds.dataset_info(name)
     root = ds.data_root(data_dir)
     folder = root / info.folder
-    states = {f.name: _file_state(folder, f) for f in info.files}
+    states = {f.name: file_state(folder, f) for f in info.files}
     missing = [n for n, s in states.items() if s == "missing"]
-    bad = [n for n, s in states.items() if s == "mismatch"]
+    bad = [n for n, s in states.items() if s in ("mismatch", "damaged", "unreadable")]
+    broken = [f"{n} ({s})" for n, s in states.items() if s in ("damaged", "unreadable")]
     if len(missing) == len(states):
         return DatasetStatus(info.name, folder, "missing", f"fetch with `azc data fetch {info.name}`")
     if missing:
@@ -199,12 +205,15 @@ def status(name: str, data_dir: str | os.PathLike | None = None) -> DatasetStatu
         detail = "official checksums match" + (
             f" (uncompressed contents of {len(repacked)} repacked file(s))" if repacked else "")
         return DatasetStatus(info.name, folder, "verified", detail)
+    if broken:
+        return DatasetStatus(info.name, folder, "damaged",
+                             f"{', '.join(broken)}: fetch again after deleting it (`azc data fetch {info.name}`)")
     if info is ds.CIFAR10:
-        return _cifar_rebuilt_status(folder, bad)
+        return cifar_rebuilt_status(folder, bad)
     return DatasetStatus(info.name, folder, "mismatch", "checksum mismatch: " + ", ".join(bad))
 
 
-def _cifar_rebuilt_status(folder: Path, bad: list[str]) -> DatasetStatus:
+def cifar_rebuilt_status(folder: Path, bad: list[str]) -> DatasetStatus:
     """A copy rebuilt from other sources (e.g. the JPEG archive) cannot match the official bytes; accept it
     when the structure is right and the labels are the official sequence, and say that it is a rebuilt copy."""
     try:
@@ -228,4 +237,12 @@ def _sha256(labels: np.ndarray) -> str:
 
 
 def inventory(data_dir: str | os.PathLike | None = None) -> list[DatasetStatus]:
-    return [status(name, data_dir) for name in ds.DATASETS]
+    """The status of every dataset; one that cannot even be examined says so instead of failing the list."""
+    out = []
+    for name in ds.DATASETS:
+        try:
+            out.append(status(name, data_dir))
+        except (OSError, *ds.GZIP_ERRORS) as exc:
+            folder = ds.data_root(data_dir) / ds.DATASETS[name].folder
+            out.append(DatasetStatus(name, folder, "unreadable", f"cannot examine it: {exc}"))
+    return out

@@ -131,7 +131,17 @@ def _apply_option(text: str, opt: str, values: dict) -> None:
         return
     if not number.isdigit():
         raise TaskSpecError(f"task spec {text!r}: option {opt!r} needs a whole number")
+    if len(number) > 12:  # before int(): no huge conversions, and every bound below is shorter
+        raise TaskSpecError(f"task spec {text!r}: option {opt[:20]!r}... is out of range",
+                            hint=f"{letter} must be at most {LIMITS[letter]}")
     values[letter] = int(number)
+
+
+# Upper bounds: far above any real task, low enough that a typo is an error, not a MemoryError.
+LIMITS = {"F": 4096, "N": 1_000_000, "V": 1_000_000, "E": 10_000, "D": 100_000, "S": 2**32 - 1, "P": 2**32 - 1}
+MAX_VALUES = 200_000_000  # features x examples x tasks of one spec (1.6 GB of float64)
+_WHAT = {"F": "features", "N": "train examples", "V": "valid examples", "E": "epochs", "D": "tasks",
+         "S": "the data seed", "P": "the param seed"}
 
 
 def _check(spec: TaskSpec) -> None:
@@ -139,5 +149,14 @@ def _check(spec: TaskSpec) -> None:
         value = getattr(spec, name)
         if value is not None and value < 1:
             raise TaskSpecError(f"task spec {spec.text!r}: {name} must be at least 1")
+    for name, limit in LIMITS.items():
+        value = getattr(spec, name)
+        if value is not None and value > limit:
+            raise TaskSpecError(f"task spec {spec.text!r}: {name}{value} is out of range",
+                                hint=f"{name} ({_WHAT[name]}) must be at most {limit}")
+    size = spec.D * ((spec.N or 100) + (spec.V or 100)) * (spec.F or 4)
+    if size > MAX_VALUES:
+        raise TaskSpecError(f"task spec {spec.text!r} describes {size:,} values, more than {MAX_VALUES:,}",
+                            hint="use fewer tasks (D), examples (N, V) or features (F)")
     if spec.dataset == "teacher" and spec.F is not None and spec.F < 4:
         raise TaskSpecError(f"task spec {spec.text!r}: the teacher network needs F >= 4")
