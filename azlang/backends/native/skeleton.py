@@ -80,8 +80,7 @@ class Task:
         for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
 
     def sigmoid(self, z):
-        b = self.b
-        return b.fdiv(f64(1.0), b.fadd(f64(1.0), self.cx.call("exp", b.fneg(z))))
+        return sigmoid(self.cx, z)
 
     def record(self, flag, buf, stat: int, value) -> None:
         b = self.b
@@ -89,9 +88,7 @@ class Task:
             b.store(value, at(b, buf, self.bump(stat)), align=8)
 
     def bad(self, err, limit):
-        """err != err or err > limit."""
-        b = self.b
-        return b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, limit))
+        return bad(self.b, err, limit)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -206,18 +203,38 @@ class Task:
         return phi
 
     def class_error(self, y, p):
-        """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
-        b = self.b
-        q = self.sigmoid(p)
-        out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
-        same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
-        return b.select(out, f64(math.inf), b.select(same, f64(0.0), f64(1.0)))
+        return class_error(self.cx, y, p)
 
     def fitness(self, loss, n):
-        b = self.b
-        accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
-        rms = self.cx.sqrt(b.fdiv(loss, n))
-        finite = b.fcmp_ordered("!=", self.cx.fabs(rms), f64(math.inf))  # false for NaN and inf
-        squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), self.cx.call("atan", rms))),
-                            f64(0.0))
-        return b.select(self.classify, accuracy, squashed)
+        return fitness(self.cx, loss, n, self.classify)
+
+
+# --- pieces shared with the lockstep skeleton (lanes.py) ---------------------------------------------------
+
+def sigmoid(cx: Cx, z):
+    b = cx.b
+    return b.fdiv(f64(1.0), b.fadd(f64(1.0), cx.call("exp", b.fneg(z))))
+
+
+def bad(b: ir.IRBuilder, err, limit):
+    """err != err or err > limit."""
+    return b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, limit))
+
+
+def class_error(cx: Cx, y, p):
+    """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
+    b = cx.b
+    q = sigmoid(cx, p)
+    out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
+    same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
+    return b.select(out, f64(math.inf), b.select(same, f64(0.0), f64(1.0)))
+
+
+def fitness(cx: Cx, loss, n, classify):
+    """Accuracy (1 - mean error) on classification tasks, else 1 - (2/pi) atan(rms) (0 when not finite)."""
+    b = cx.b
+    accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
+    rms = cx.sqrt(b.fdiv(loss, n))
+    finite = b.fcmp_ordered("!=", cx.fabs(rms), f64(math.inf))  # false for NaN and inf
+    squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), cx.call("atan", rms))), f64(0.0))
+    return b.select(classify, accuracy, squashed)
