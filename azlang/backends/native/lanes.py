@@ -18,9 +18,10 @@ from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR, at, for_chunks, load, store
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.search_emit import Fn, c64, cf
-from azlang.backends.native.skeleton import bad, class_error, fitness, sigmoid
+from azlang.backends.native.skeleton import bad, class_error, fitness, sigmoid, writes_v0
 from azlang.ir.ops import OPS
 
+PREFETCH_AHEAD = 2  # train steps: a step of all lanes outlasts a load from the last-level cache
 INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR, I64, PTR, PTR])
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
 
@@ -122,6 +123,21 @@ class Lanes:
         b, v0 = self.f.b, at(self.f.b, m, self.layout.v_off)
         for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
 
+    def prefetch(self, row, q) -> None:
+        """Ask for the example `PREFETCH_AHEAD` steps on (lanes share the caches: rows come in random order)."""
+        f, b = self.f, self.f.b
+        try:
+            pf = f.module.get_global("llvm.prefetch.p0")
+        except KeyError:
+            pf = ir.Function(f.module, ir.FunctionType(ir.VoidType(), [PTR, I32, I32, I32]), "llvm.prefetch.p0")
+        with f.if_(f.lt(q, self.total)):
+            idx = f.ld(self.tptr(row, abi.TASK_SEQUENCE), q)
+            x = f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64)
+            y = f.gep(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64)
+            i32 = lambda v: ir.Constant(I32, v)  # noqa: E731
+            for p in (x, y):
+                b.call(pf, [p, i32(0), i32(3), i32(1)])
+
     def record(self, kind: str, lane, value) -> None:
         f = self.f
         buf, stride, k = self.rec[kind]
@@ -155,6 +171,9 @@ class Lanes:
         total = f.mul(n_train, f.ld(row0, abi.TASK_EPOCHS))
         max_train = f.ld(self.opts, abi.OPT_MAX_TRAIN)
         remaining = f.sel(f.lt(max_train, 0), total, f.sel(f.lt(max_train, total), max_train, total))
+        self.total = total
+        pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
+        self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
         na, pos, rem = f.var(self.n), f.var(c64(0)), f.var(remaining)
         with f.forever():
             with f.if_(b.or_(f.le(rem.get(), 0), f.le(na.get(), 0))):
@@ -182,6 +201,7 @@ class Lanes:
                 f.st(self.xp, lane, b.ptrtoint(x, I64))
                 f.st(self.ys, lane, f.ld(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64), F64)
                 self.bump(lane, abi.STAT_STEPS)
+                self.prefetch(row, f.add(f.add(pos, j), PREFETCH_AHEAD))
                 m = self.lane_mem(lane)
                 self.features(m, x)
                 f.st(m, 0, cf(0.0), F64)
@@ -202,7 +222,8 @@ class Lanes:
             with f.loop(na.get()) as i:
                 lane = f.ld(self.act, i)
                 m = self.lane_mem(lane)
-                self.features(m, b.inttoptr(f.ld(self.xp, lane), PTR))
+                with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
+                    self.features(m, b.inttoptr(f.ld(self.xp, lane), PTR))
                 f.st(m, 0, f.ld(self.ys, lane, F64), F64)
             self.run("learn", self.act, na.get())
 

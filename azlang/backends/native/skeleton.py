@@ -13,7 +13,8 @@ from llvmlite import ir
 
 from azlang.backends.native import abi
 from azlang.backends.native.context import Cx, Layout, declare_libm
-from azlang.backends.native.irutil import F64, I1, I64, at, f64, for_chunks, i64, load, load1, store
+from azlang.backends.native.irutil import F64, I1, I32, I64, at, f64, for_chunks, i64, load, load1, store
+from azlang.ir.ops import OPS, VECTOR
 from azlang.fitness import TWO_OVER_PI
 
 
@@ -43,11 +44,12 @@ class Loop:
 class Task:
     """Emits one task-evaluation function; `run(cx, component)` emits the execution of a component."""
 
-    def __init__(self, module: ir.Module, name: str, layout: Layout, run):
+    def __init__(self, module: ir.Module, name: str, layout: Layout, run, keeps_v0: bool | None = None):
         self.fn = ir.Function(module, abi.TASK_FN_TYPE, name)
         for k in abi.TASK_NOALIAS:
             self.fn.args[k].add_attribute("noalias")
         self.layout, self.run_component = layout, run
+        self.static_keeps_v0 = keeps_v0  # known when the program is (the JIT); else found from the bytecode
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         (self.code, self.data, self.ns, self.np, self.nl, self.task, self.opts, rng, mem, scratch, self.stats,
          self.rec_train, self.rec_valid) = self.fn.args
@@ -101,6 +103,11 @@ class Task:
         b.call(self.fn.module.declare_intrinsic("llvm.memset", [ir.PointerType(), I64]),
                [self.cx.mem, ir.Constant(ir.IntType(8), 0), i64(lay.size * 8), ir.Constant(I1, 0)])
         self.run_component(self.cx, "setup")
+        if self.static_keeps_v0 is None:
+            pcode = b.gep(self.code, [b.mul(self.ns, i64(4))], source_etype=I32)
+            self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
+        else:
+            self.keeps_v0 = ir.Constant(I1, int(self.static_keeps_v0))
         n_train = self.slot(self.task, abi.TASK_N_TRAIN)
         total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
         max_train = self.slot(self.opts, abi.OPT_MAX_TRAIN)
@@ -149,7 +156,8 @@ class Task:
         b.cbranch(self.bad(err, self.limit), fail, ok)
         b.position_at_end(ok)
         self.record(self.recording, self.rec_train, abi.STAT_REC_TRAIN, err)
-        self.load_features(x)
+        with b.if_then(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
+            self.load_features(x)
         self.set_s(0, y)
         self.run_component(cx, "learn")
         loop.next()
@@ -210,6 +218,33 @@ class Task:
 
 
 # --- pieces shared with the lockstep skeleton (lanes.py) ---------------------------------------------------
+
+_WRITES_V0 = [int(o.out == VECTOR) for o in OPS]  # ops whose output register, when 0, is v0
+
+
+def writes_v0(b: ir.IRBuilder, code, n):
+    """True when one of the n bytecode rows at `code` writes v0 (else v0 still holds the features after them)."""
+    module = b.module
+    try:
+        table = module.get_global("azlang_writes_vector")
+    except KeyError:
+        ty = ir.ArrayType(ir.IntType(8), len(_WRITES_V0))
+        table = ir.GlobalVariable(module, ty, "azlang_writes_vector")
+        table.initializer = ir.Constant(ty, _WRITES_V0)
+        table.global_constant = True
+        table.linkage = "internal"
+    acc = b.alloca(I1)
+    b.store(ir.Constant(I1, 0), acc)
+    loop = Loop(b, n, "wv0")
+    row = b.gep(code, [b.mul(loop.j, i64(4))], source_etype=I32)
+    op = b.sext(b.load(row, typ=I32), I64)
+    out = b.load(b.gep(row, [i64(3)], source_etype=I32), typ=I32)
+    vec_out = b.icmp_signed("!=", b.load(b.gep(table, [ir.Constant(I32, 0), op], source_etype=table.value_type),
+                                         typ=ir.IntType(8)), ir.Constant(ir.IntType(8), 0))
+    hit = b.and_(vec_out, b.icmp_signed("==", out, ir.Constant(I32, 0)))
+    b.store(b.or_(b.load(acc, typ=I1), hit), acc)
+    loop.next()
+    return b.load(acc, typ=I1)
 
 def sigmoid(cx: Cx, z):
     b = cx.b
