@@ -134,7 +134,7 @@ class Lanes:
             idx = f.ld(self.tptr(row, abi.TASK_SEQUENCE), q)
             x = f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64)
             y = f.gep(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64)
-            i32 = lambda v: ir.Constant(I32, v)  # noqa: E731
+            i32 = lambda v: ir.Constant(I32, v)
             for p in (x, y):
                 b.call(pf, [p, i32(0), i32(3), i32(1)])
 

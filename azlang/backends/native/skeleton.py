@@ -14,8 +14,8 @@ from llvmlite import ir
 from azlang.backends.native import abi
 from azlang.backends.native.context import Cx, Layout, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, at, f64, for_chunks, i64, load, load1, store
-from azlang.ir.ops import OPS, VECTOR
 from azlang.fitness import TWO_OVER_PI
+from azlang.ir.ops import OPS, VECTOR
 
 
 class Loop:
