@@ -20,10 +20,13 @@ COUNTS = {"programs": 0, "lanes died": 0}
 
 
 def lockstep_programs(g, shape, F, n, sizes=(5, 4, 5)):
-    """Random programs whose predict and learn hold no random op (setup may, after its fills)."""
+    """Random programs whose predict and learn hold no random op; every other setup draws (fills first)."""
     out = []
     while len(out) < n:
-        p = random_program(g, shape, sizes=sizes, F_min=F)
+        if len(out) % 2:
+            p = random_program(g, shape, sizes=sizes, F_min=F, seed_fills=0, ops=PLAIN_OPS)
+        else:
+            p = random_program(g, shape, sizes=sizes, F_min=F)
         if not any(ins.op in RANDOM_OPS for comp, _, ins in p.instructions() if comp != "setup"):
             out.append(p)
     return out

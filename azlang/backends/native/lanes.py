@@ -18,7 +18,7 @@ from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR, at, for_chunks, load, store
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.search_emit import Fn, c64, cf
-from azlang.backends.native.skeleton import bad, class_error, fitness, sigmoid, writes_v0
+from azlang.backends.native.skeleton import bad, class_error, fitness, has_random, prefetch, sigmoid, writes_v0
 from azlang.ir.ops import OPS
 
 PREFETCH_AHEAD = 2  # train steps: a step of all lanes outlasts a load from the last-level cache
@@ -126,17 +126,10 @@ class Lanes:
     def prefetch(self, row, q) -> None:
         """Ask for the example `PREFETCH_AHEAD` steps on (lanes share the caches: rows come in random order)."""
         f, b = self.f, self.f.b
-        try:
-            pf = f.module.get_global("llvm.prefetch.p0")
-        except KeyError:
-            pf = ir.Function(f.module, ir.FunctionType(ir.VoidType(), [PTR, I32, I32, I32]), "llvm.prefetch.p0")
         with f.if_(f.lt(q, self.total)):
             idx = f.ld(self.tptr(row, abi.TASK_SEQUENCE), q)
-            x = f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64)
-            y = f.gep(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64)
-            i32 = lambda v: ir.Constant(I32, v)
-            for p in (x, y):
-                b.call(pf, [p, i32(0), i32(3), i32(1)])
+            prefetch(b, f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64))
+            prefetch(b, f.gep(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64))
 
     def record(self, kind: str, lane, value) -> None:
         f = self.f
@@ -157,15 +150,21 @@ class Lanes:
         f, b = self.f, self.f.b
         memset = f.module.declare_intrinsic("llvm.memset", [PTR, I64])
         rstride = self.a("RNG_STRIDE")
-        with f.loop(self.n) as lane:  # setups first, in lane order (a shared Rng is consumed in task order)
+        with f.loop(self.n) as lane:
             m = self.lane_mem(lane)
             b.call(memset, [m, ir.Constant(ir.IntType(8), 0), c64(self.layout.size * 8), ir.Constant(I1, 0)])
             for k in range(abi.STAT_SLOTS):
                 b.store(c64(0), self.stat(lane, k))
             f.st(self.best, lane, cf(0.0), F64)
             f.st(self.act, lane, lane)
-            b.call(self.interp1, [self.code, self.data, self.ns, m, self.scratch,
-                                  f.gep(self.rng, f.mul(lane, rstride), I64)])
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            with drawing:  # setups one after another, in lane order (a shared Rng is consumed in task order)
+                with f.loop(self.n) as lane:
+                    b.call(self.interp1, [self.code, self.data, self.ns, self.lane_mem(lane), self.scratch,
+                                          f.gep(self.rng, f.mul(lane, rstride), I64)])
+            with plain:
+                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
+                                      self.scratch, self.rng])
         row0 = self.row(c64(0))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         total = f.mul(n_train, f.ld(row0, abi.TASK_EPOCHS))
@@ -218,13 +217,10 @@ class Lanes:
                 self.record("train", lane, err)
                 f.st(self.act, kept.get(), lane)
                 kept.set(f.add(kept.get(), 1))
-            na.set(kept.get())
-            with f.loop(na.get()) as i:
-                lane = f.ld(self.act, i)
-                m = self.lane_mem(lane)
                 with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
                     self.features(m, b.inttoptr(f.ld(self.xp, lane), PTR))
                 f.st(m, 0, f.ld(self.ys, lane, F64), F64)
+            na.set(kept.get())
             self.run("learn", self.act, na.get())
 
     def validate(self, row0, na) -> None:

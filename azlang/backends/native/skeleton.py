@@ -109,7 +109,7 @@ class Task:
         else:
             self.keeps_v0 = ir.Constant(I1, int(self.static_keeps_v0))
         n_train = self.slot(self.task, abi.TASK_N_TRAIN)
-        total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
+        total = self.total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
         max_train = self.slot(self.opts, abi.OPT_MAX_TRAIN)
         capped = b.select(b.icmp_signed("<", max_train, total), max_train, total)
         remaining = b.select(b.icmp_signed("<", max_train, i64(0)), total, capped)
@@ -146,6 +146,11 @@ class Task:
         idx = b.load(at(b, seq, b.add(pos, loop.j)), typ=I64)
         x, y = at(b, tx, b.mul(idx, self.F)), load1(b, ty, idx)
         self.bump(abi.STAT_STEPS)
+        ahead = b.add(b.add(pos, loop.j), i64(PREFETCH_AHEAD))
+        with b.if_then(b.icmp_signed("<", ahead, self.total)):  # examples come in random order: ask early
+            nxt = b.load(at(b, seq, ahead), typ=I64)
+            prefetch(b, at(b, tx, b.mul(nxt, self.F)))
+            prefetch(b, at(b, ty, nxt))
         self.load_features(x)
         self.set_s(0, f64(0.0))
         self.run_component(cx, "predict")
@@ -219,29 +224,53 @@ class Task:
 
 # --- pieces shared with the lockstep skeleton (lanes.py) ---------------------------------------------------
 
-_WRITES_V0 = [int(o.out == VECTOR) for o in OPS]  # ops whose output register, when 0, is v0
+PREFETCH_AHEAD = 4  # train steps
+
+
+def prefetch(b: ir.IRBuilder, p) -> None:
+    """A hint to load the cache line at p (llvm.prefetch: read, keep in all levels, data)."""
+    try:
+        fn = b.module.get_global("llvm.prefetch.p0")
+    except KeyError:
+        fn = ir.Function(b.module, ir.FunctionType(ir.VoidType(), [ir.PointerType(), I32, I32, I32]),
+                         "llvm.prefetch.p0")
+    b.call(fn, [p, ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)])
+
+
+_WRITES_VECTOR = [int(o.out == VECTOR) for o in OPS]  # ops whose output register, when 0, is v0
+_RANDOM = [int(o.is_random) for o in OPS]
 
 
 def writes_v0(b: ir.IRBuilder, code, n):
     """True when one of the n bytecode rows at `code` writes v0 (else v0 still holds the features after them)."""
-    module = b.module
+    return _scan(b, code, n, "azlang_writes_vector", _WRITES_VECTOR, out_zero=True)
+
+
+def has_random(b: ir.IRBuilder, code, n):
+    """True when one of the n bytecode rows at `code` is a random op."""
+    return _scan(b, code, n, "azlang_random_ops", _RANDOM, out_zero=False)
+
+
+def _scan(b: ir.IRBuilder, code, n, name: str, flags: list[int], out_zero: bool):
+    """OR over the rows of flags[op] (and, with out_zero, of out == 0)."""
     try:
-        table = module.get_global("azlang_writes_vector")
+        table = b.module.get_global(name)
     except KeyError:
-        ty = ir.ArrayType(ir.IntType(8), len(_WRITES_V0))
-        table = ir.GlobalVariable(module, ty, "azlang_writes_vector")
-        table.initializer = ir.Constant(ty, _WRITES_V0)
+        ty = ir.ArrayType(ir.IntType(8), len(flags))
+        table = ir.GlobalVariable(b.module, ty, name)
+        table.initializer = ir.Constant(ty, flags)
         table.global_constant = True
         table.linkage = "internal"
     acc = b.alloca(I1)
     b.store(ir.Constant(I1, 0), acc)
-    loop = Loop(b, n, "wv0")
+    loop = Loop(b, n, name)
     row = b.gep(code, [b.mul(loop.j, i64(4))], source_etype=I32)
     op = b.sext(b.load(row, typ=I32), I64)
-    out = b.load(b.gep(row, [i64(3)], source_etype=I32), typ=I32)
-    vec_out = b.icmp_signed("!=", b.load(b.gep(table, [ir.Constant(I32, 0), op], source_etype=table.value_type),
-                                         typ=ir.IntType(8)), ir.Constant(ir.IntType(8), 0))
-    hit = b.and_(vec_out, b.icmp_signed("==", out, ir.Constant(I32, 0)))
+    flag = b.load(b.gep(table, [ir.Constant(I32, 0), op], source_etype=table.value_type), typ=ir.IntType(8))
+    hit = b.icmp_signed("!=", flag, ir.Constant(ir.IntType(8), 0))
+    if out_zero:
+        hit = b.and_(hit, b.icmp_signed("==", b.load(b.gep(row, [i64(3)], source_etype=I32), typ=I32),
+                                        ir.Constant(I32, 0)))
     b.store(b.or_(b.load(acc, typ=I1), hit), acc)
     loop.next()
     return b.load(acc, typ=I1)
