@@ -140,3 +140,23 @@ def test_search_loop_mixed_shapes_runs_one_task_at_a_time():
     py, nat = run_both(rich(), 2)  # tasks of two sizes: no lockstep
     assert_same(py, nat)
     assert nat.native.ctx["LANES"] == 0 and _lane_calls(nat) == 0
+
+
+def test_long_batches_run_in_lockstep_and_match_reference(monkeypatch):
+    """evaluate_batch takes the lockstep path for long evaluations on tasks of one shape: same results."""
+    from azlang.backends.native import lockstep
+
+    monkeypatch.setattr(lockstep, "LONG", 300)  # keep the reference side short
+    calls = []
+    real = lockstep.evaluate_lockstep
+    monkeypatch.setattr(lockstep, "evaluate_lockstep", lambda *a, **k: calls.append(1) or real(*a, **k))
+    shape, g = MemoryShape(4, 3, 1), np.random.default_rng(8)
+    tasks = [synthetic.linear(4, 60, 20, s, s, epochs=2) for s in (1, 2, 3)]
+    programs = lockstep_programs(g, shape, 4, 30)
+    ref, ref_state = reference_batch(programs, tasks, shape, 3, EvalOptions())
+    rng = Rng(3)
+    res = native.NativeEvaluator(tasks, shape).evaluate_batch(programs, rng)
+    assert len(calls) == len(programs)
+    assert same_bits([[t.fitness for t in r.tasks] for r in ref], res.fitness)
+    assert res.train_steps.tolist() == [[t.train_steps for t in r.tasks] for r in ref]
+    assert rng.state == ref_state

@@ -85,9 +85,13 @@ class NativeEvaluator:
 
     def evaluate_batch(self, programs, rng: Rng, opts: EvalOptions | None = None) -> BatchResult:
         """Every program on every task, programs in order, one shared random stream, one native call."""
+        from azlang.backends.native.lockstep import batch_lockstep
+
         opts = opts or EvalOptions(max_abs_error=self.max_abs_error)
-        code, data, progs = self._pack_programs([pack.as_bytecode(p) for p in programs])
-        return self._call(code, data, progs, self.table, rng, opts)
+        bcs = [pack.as_bytecode(p) for p in programs]
+        code, data, progs = self._pack_programs(bcs)  # checks every program first
+        res = batch_lockstep(self, bcs, rng, opts)  # long evaluations on tasks of one shape: all tasks at once
+        return res if res is not None else self._call(code, data, progs, self.table, rng, opts)
 
     def prefers_jit(self, bc: Bytecode) -> bool:
         from azlang.backends.native import jit

@@ -158,10 +158,10 @@ class Lanes:
             f.st(self.best, lane, cf(0.0), F64)
             f.st(self.act, lane, lane)
         with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
-            with drawing:  # setups one after another, in lane order (a shared Rng is consumed in task order)
-                with f.loop(self.n) as lane:
-                    b.call(self.interp1, [self.code, self.data, self.ns, self.lane_mem(lane), self.scratch,
-                                          f.gep(self.rng, f.mul(lane, rstride), I64)])
+            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
+            with drawing, f.loop(self.n) as lane:
+                b.call(self.interp1, [self.code, self.data, self.ns, self.lane_mem(lane), self.scratch,
+                                      f.gep(self.rng, f.mul(lane, rstride), I64)])
             with plain:
                 b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
                                       self.scratch, self.rng])

@@ -25,6 +25,25 @@ def eligible(ev, bc) -> str | None:
     return None
 
 
+LONG = 20000  # train steps of one evaluation (all tasks) from which lockstep pays for its Python set-up
+
+
+def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
+    """evaluate_batch by lockstep calls, program after program, when every program can and the work is long;
+    else None (the caller runs the one-task kernel)."""
+    if opts.record or len(ev.tasks) < 2:
+        return None
+    cap = (lambda t: t.n_train * t.epochs) if opts.max_train is None else (
+        lambda t: min(opts.max_train, t.n_train * t.epochs))
+    if sum(cap(t) for t in ev.tasks) < LONG or any(eligible(ev, bc) for bc in bcs):
+        return None
+    from azlang.backends.native.evaluator import BatchResult
+
+    results = [evaluate_lockstep(ev, bc, rng, opts) for bc in bcs]
+    return BatchResult(np.concatenate([r.fitness for r in results]),
+                       np.concatenate([r.train_steps for r in results]))
+
+
 def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call."""
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
