@@ -21,16 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from azlang.api import load  # noqa: E402
-from azlang.backends.native import NativeEvaluator  # noqa: E402
-from azlang.backends.native.lockstep import evaluate_lockstep  # noqa: E402
-from azlang.ir.nodes import MemoryShape  # noqa: E402
-from azlang.rng import Rng  # noqa: E402
-from azlang.syntax import load as load_file  # noqa: E402
-from azlang.syntax import parse  # noqa: E402
-from azlang.tasks import synthetic  # noqa: E402
-from azlang.tasks.task import ACCURACY, Task  # noqa: E402
-from azlang.tools.tune import with_values  # noqa: E402
+from azlang.api import load
+from azlang.backends.native import NativeEvaluator
+from azlang.backends.native.lockstep import evaluate_lockstep
+from azlang.ir.nodes import MemoryShape
+from azlang.rng import Rng
+from azlang.syntax import load as load_file
+from azlang.syntax import parse
+from azlang.tasks import synthetic
+from azlang.tasks.task import ACCURACY, Task
+from azlang.tools.tune import with_values
 
 ROOT = Path(__file__).resolve().parent.parent
 EVOLVED_DEMO = """
@@ -65,8 +65,8 @@ def timed(fn) -> tuple[float, int]:
 def row(name: str, prog, tasks, shape, repeats: int) -> None:
     need = prog.required_memory()
     ev = NativeEvaluator(tasks, MemoryShape(max(shape.S, need.S), max(shape.V, need.V), max(shape.M, need.M)))
-    one = lambda: int(ev.evaluate_batch([prog], Rng(1)).train_steps.sum())  # noqa: E731
-    lock = lambda: int(evaluate_lockstep(ev, prog, Rng(1)).train_steps.sum())  # noqa: E731
+    one = lambda: int(ev.evaluate_batch([prog], Rng(1)).train_steps.sum())
+    lock = lambda: int(evaluate_lockstep(ev, prog, Rng(1)).train_steps.sum())
     a, b = [], []
     for _ in range(repeats):
         (ta, sa), (tb, sb) = timed(one), timed(lock)
