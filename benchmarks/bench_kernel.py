@@ -65,7 +65,7 @@ def timed(fn) -> tuple[float, int]:
 def row(name: str, prog, tasks, shape, repeats: int) -> None:
     need = prog.required_memory()
     ev = NativeEvaluator(tasks, MemoryShape(max(shape.S, need.S), max(shape.V, need.V), max(shape.M, need.M)))
-    one = lambda: int(ev.evaluate_batch([prog], Rng(1)).train_steps.sum())
+    one = lambda: int(ev.evaluate_batch([prog], Rng(1), lockstep=False).train_steps.sum())
     lock = lambda: int(evaluate_lockstep(ev, prog, Rng(1)).train_steps.sum())
     a, b = [], []
     for _ in range(repeats):

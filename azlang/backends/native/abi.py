@@ -52,6 +52,6 @@ BATCH_CTYPE = ctypes.CFUNCTYPE(None, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P,
 LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS", "RNG", "RNG_STRIDE", "MEM",
              "MEM_STRIDE", "SCRATCH", "STATS", "REC_TRAIN", "REC_VALID", "RT_STRIDE", "RV_STRIDE", "FIT", "WORK")
 L = {name: k for k, name in enumerate(LANE_ARGS)}
-LANE_WORK = 7  # int64 words of work space per lane
+LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
 LANES_FN_TYPE = ir.FunctionType(ir.VoidType(), [PTR])
 LANES_CTYPE = ctypes.CFUNCTYPE(None, _P)

@@ -21,6 +21,9 @@ from azlang.backends.native.search_emit import Fn, c64, cf
 from azlang.backends.native.skeleton import bad, class_error, fitness, has_random, prefetch, sigmoid, writes_v0
 from azlang.ir.ops import OPS
 
+LANE_ARRAYS = 7  # per-lane arrays in the work space: act, vact, xp, ys, best, loss, vfail
+ROW_SLOTS = 9  # task-row slots a lane reads (TASK_TRAIN_X .. TASK_CLASSIFY)
+assert ROW_SLOTS == abi.TASK_CLASSIFY + 1 and abi.LANE_WORK == LANE_ARRAYS + ROW_SLOTS
 PREFETCH_AHEAD = 2  # train steps: a step of all lanes outlasts a load from the last-level cache
 INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR, I64, PTR, PTR])
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
@@ -87,7 +90,8 @@ class Lanes:
                     "valid": (self.p("REC_VALID"), self.a("RV_STRIDE"), abi.STAT_REC_VALID)}
         work, n = self.p("WORK"), self.n
         self.act, self.vact, self.xp, self.ys, self.best, self.loss, self.vfail = (
-            f.gep(work, f.mul(n, k), I64) for k in range(abi.LANE_WORK))
+            f.gep(work, f.mul(n, k), I64) for k in range(LANE_ARRAYS))
+        self.rows = f.gep(work, f.mul(n, LANE_ARRAYS), I64)  # each lane's copy of its task row
         self.limit = b.bitcast(f.ld(self.opts, abi.OPT_MAX_ABS_ERROR), F64)
         self.recording = f.flag(f.ld(self.opts, abi.OPT_RECORD))
 
@@ -100,8 +104,8 @@ class Lanes:
         return self.f.b.inttoptr(self.a(name), PTR)
 
     def row(self, lane):
-        f = self.f
-        return f.gep(self.tasks, f.mul(f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
+        """The lane's copy of the first ROW_SLOTS slots of its task row (one load less per access)."""
+        return self.f.gep(self.rows, self.f.mul(lane, ROW_SLOTS), I64)
 
     def tptr(self, row, slot: int):
         return self.f.b.inttoptr(self.f.ld(row, slot), PTR)
@@ -157,6 +161,9 @@ class Lanes:
                 b.store(c64(0), self.stat(lane, k))
             f.st(self.best, lane, cf(0.0), F64)
             f.st(self.act, lane, lane)
+            task_row = f.gep(self.tasks, f.mul(f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
+            for k in range(ROW_SLOTS):
+                f.st(self.row(lane), k, f.ld(task_row, k))
         with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
             # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
             with drawing, f.loop(self.n) as lane:
@@ -183,6 +190,8 @@ class Lanes:
             pos.set(f.add(pos.get(), k))
             rem.set(f.sub(rem.get(), n_train))
             self.validate(row0, na.get())
+        with f.loop(na.get()) as i:  # the lanes that never failed ran every step
+            b.store(pos.get(), self.stat(f.ld(self.act, i), abi.STAT_STEPS))
         with f.loop(self.n) as lane:
             f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
         return f.finish()
@@ -199,7 +208,6 @@ class Lanes:
                 x = f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64)
                 f.st(self.xp, lane, b.ptrtoint(x, I64))
                 f.st(self.ys, lane, f.ld(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64), F64)
-                self.bump(lane, abi.STAT_STEPS)
                 self.prefetch(row, f.add(f.add(pos, j), PREFETCH_AHEAD))
                 m = self.lane_mem(lane)
                 self.features(m, x)
@@ -212,8 +220,9 @@ class Lanes:
                 with f.if_(f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))):
                     f.st(m, 1, sigmoid(self.cx, f.ld(m, 1, F64)), F64)
                 err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), f.ld(m, 1, F64)))
-                with f.if_(bad(b, err, self.limit)):
-                    f.cont()  # the lane stops here: its best fitness stays what it was
+                with f.if_(bad(b, err, self.limit)):  # the lane stops here: its best fitness stays what it was
+                    b.store(f.add(f.add(pos, j), 1), self.stat(lane, abi.STAT_STEPS))  # this step counts
+                    f.cont()
                 self.record("train", lane, err)
                 f.st(self.act, kept.get(), lane)
                 kept.set(f.add(kept.get(), 1))
