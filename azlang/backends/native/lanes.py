@@ -18,7 +18,16 @@ from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR, at, for_chunks, load, store
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.search_emit import Fn, c64, cf
-from azlang.backends.native.skeleton import bad, class_error, fitness, has_random, prefetch, sigmoid, writes_v0
+from azlang.backends.native.skeleton import (
+    bad,
+    class_error,
+    fitness,
+    has_random,
+    prefetch,
+    prefetch_row,
+    sigmoid,
+    writes_v0,
+)
 from azlang.ir.ops import OPS
 
 LANE_ARRAYS = 7  # per-lane arrays in the work space: act, vact, xp, ys, best, loss, vfail
@@ -132,7 +141,7 @@ class Lanes:
         f, b = self.f, self.f.b
         with f.if_(f.lt(q, self.total)):
             idx = f.ld(self.tptr(row, abi.TASK_SEQUENCE), q)
-            prefetch(b, f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64))
+            prefetch_row(b, f.gep(self.tptr(row, abi.TASK_TRAIN_X), f.mul(idx, self.layout.F), F64), self.layout.F)
             prefetch(b, f.gep(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64))
 
     def record(self, kind: str, lane, value) -> None:

@@ -149,7 +149,7 @@ class Task:
         ahead = b.add(b.add(pos, loop.j), i64(PREFETCH_AHEAD))
         with b.if_then(b.icmp_signed("<", ahead, self.total)):  # examples come in random order: ask early
             nxt = b.load(at(b, seq, ahead), typ=I64)
-            prefetch(b, at(b, tx, b.mul(nxt, self.F)))
+            prefetch_row(b, at(b, tx, b.mul(nxt, self.F)), self.layout.F)
             prefetch(b, at(b, ty, nxt))
         self.load_features(x)
         self.set_s(0, f64(0.0))
@@ -235,6 +235,12 @@ def prefetch(b: ir.IRBuilder, p) -> None:
         fn = ir.Function(b.module, ir.FunctionType(ir.VoidType(), [ir.PointerType(), I32, I32, I32]),
                          "llvm.prefetch.p0")
     b.call(fn, [p, ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)])
+
+
+def prefetch_row(b: ir.IRBuilder, x, F: int) -> None:
+    """Prefetch every cache line of a row of F doubles at x (a row may straddle lines)."""
+    for off in sorted({*range(0, 8 * F, 64), 8 * F - 1}):
+        prefetch(b, b.gep(x, [i64(off)], source_etype=ir.IntType(8)) if off else x)
 
 
 _WRITES_VECTOR = [int(o.out == VECTOR) for o in OPS]  # ops whose output register, when 0, is v0
