@@ -194,6 +194,29 @@ class NativeLoop:
         c.array("REC_TRAIN", pack.aligned(fec_train + 8))
         c.array("REC_VALID", pack.aligned(valid + 8))
         c.array("TASKFITS", np.zeros(nt))
+        self._lanes(w, fec_train + 8, valid + 8)
+
+    def _lanes(self, w, rts: int, rvs: int) -> None:
+        """Work space of the lockstep evaluations; LANES only when every task has one shape (lanes.py)."""
+        from azlang.backends.native import abi as kabi
+
+        c, nt = self.ctx, len(w.tasks)
+        c["LANES"] = int(len({(t.F, t.n_train, t.epochs, t.n_valid) for t in w.tasks}) == 1)
+        stride = -(-max(lay.size for lay in w.layouts) // 8) * 8
+        args = c.array("LANE_ARGS", np.zeros(len(kabi.LANE_ARGS), dtype=np.int64))
+        fixed = {"TASKS": w.table, "LANE_TASK": np.zeros(nt, dtype=np.int64), "MEM": pack.aligned(nt * stride),
+                 "SCRATCH": pack.aligned(max(lay.scratch for lay in w.layouts)),
+                 "STATS": np.zeros(nt * kabi.STAT_SLOTS, dtype=np.int64), "REC_TRAIN": pack.aligned(nt * rts),
+                 "REC_VALID": pack.aligned(nt * rvs), "FIT": np.zeros(nt),
+                 "WORK": np.zeros(nt * kabi.LANE_WORK, dtype=np.int64)}
+        for name, arr in fixed.items():
+            args[kabi.L[name]] = c.array(name if name.startswith("LANE_") else f"LANE_{name}", arr).ctypes.data
+        args[kabi.L["MEM_STRIDE"]], args[kabi.L["RT_STRIDE"]], args[kabi.L["RV_STRIDE"]] = stride, rts, rvs
+        c["LANE_RTS"], c["LANE_RVS"] = rts, rvs
+        c.array("LANE_RNG", np.zeros(nt, dtype=np.uint64))
+        for name, dtype in (("PRE_OK", np.int64), ("PRE_PART", np.int64), ("PRE_STEPS", np.int64),
+                            ("SPEC_OK", np.int64), ("SPEC_FIT", np.float64), ("SPEC_STEPS", np.int64)):
+            c.array(name, np.zeros(nt, dtype=dtype))
 
     def _opts(self, max_train: int, max_valid: int, record: bool) -> np.ndarray:
         from azlang.backends.native import abi as kabi

@@ -10,8 +10,9 @@ NativeEvaluator(tasks, shape, max_abs_error=100.0)
     .evaluate(program_or_bytecode, rng, opts=None, params=None, mode="mean", tier="auto") -> Evaluation
         Same result as azlang.evaluate.evaluate: fitness, per-task TaskResult (fitness, train_steps and,
         with opts.record, train/valid error lists and the final memory snapshot).
-    .evaluate_batch(programs, rng, opts=None) -> BatchResult
-        Every program on every task in ONE native call: .fitness (n_programs, n_tasks),
+    .evaluate_batch(programs, rng, opts=None, lockstep=True) -> BatchResult
+        Every program on every task in ONE native call (long evaluations on tasks of one shape: one
+        lockstep call per program, all tasks at once, see lanes.py): .fitness (n_programs, n_tasks),
         .train_steps (n_programs, n_tasks), .tasks (with record) and .combined(mode).
     The Rng's SplitMix64 state goes in and comes back out, so the stream continues exactly as if
     azlang.evaluate.evaluate had been called for each program in turn with that Rng.

@@ -23,6 +23,7 @@ from azlang.backends.native.irutil import F64, I64, PTR
 TASK_TRAIN_X, TASK_TRAIN_Y, TASK_VALID_X, TASK_VALID_Y, TASK_SEQUENCE = 0, 1, 2, 3, 4
 TASK_N_TRAIN, TASK_EPOCHS, TASK_N_VALID, TASK_CLASSIFY, TASK_FN = 5, 6, 7, 8, 9
 TASK_REC_TRAIN_OFF, TASK_REC_VALID_OFF, TASK_MEM_OFF, TASK_F = 10, 11, 12, 13
+TASK_LANES_FN = 14  # the lockstep function of this task's kernel module (lanes.py)
 TASK_SLOTS = 16
 
 # option slots (-1 means "no limit")
@@ -44,3 +45,13 @@ BATCH_FN_TYPE = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, PTR, PT
                                                 PTR, PTR, PTR])
 _P, _I = ctypes.c_void_p, ctypes.c_int64
 BATCH_CTYPE = ctypes.CFUNCTYPE(None, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P)
+
+# void lanes(args): one program on n tasks in lockstep (lanes.py); args is an int64 array of these slots.
+# The caller guarantees: every lane's task has the same F, n_train, epochs and n_valid, and the predict and
+# learn components hold no random op (setup may: setups run first, lane after lane, in lane order).
+LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS", "RNG", "RNG_STRIDE", "MEM",
+             "MEM_STRIDE", "SCRATCH", "STATS", "REC_TRAIN", "REC_VALID", "RT_STRIDE", "RV_STRIDE", "FIT", "WORK")
+L = {name: k for k, name in enumerate(LANE_ARGS)}
+LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
+LANES_FN_TYPE = ir.FunctionType(ir.VoidType(), [PTR])
+LANES_CTYPE = ctypes.CFUNCTYPE(None, _P)

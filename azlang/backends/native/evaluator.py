@@ -65,6 +65,7 @@ class NativeEvaluator:
             row[[abi.TASK_N_TRAIN, abi.TASK_EPOCHS, abi.TASK_N_VALID, abi.TASK_CLASSIFY, abi.TASK_F]] = [
                 t.n_train, t.epochs, t.n_valid, int(t.eval_type == ACCURACY), t.F]
             row[abi.TASK_FN] = self._kernels[t.F]
+            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)
         return table
 
     # --- public API ----------------------------------------------------------------------------------
@@ -82,11 +83,16 @@ class NativeEvaluator:
                                                   for f, s in zip(res.fitness[0], res.train_steps[0])]
         return Evaluation(combine([r.fitness for r in results], mode), results)
 
-    def evaluate_batch(self, programs, rng: Rng, opts: EvalOptions | None = None) -> BatchResult:
-        """Every program on every task, programs in order, one shared random stream, one native call."""
+    def evaluate_batch(self, programs, rng: Rng, opts: EvalOptions | None = None, lockstep: bool = True) -> BatchResult:
+        """Every program on every task, programs in order, one shared random stream, one native call
+        (long evaluations on tasks of one shape: one lockstep call per program, unless `lockstep` is off)."""
+        from azlang.backends.native.lockstep import batch_lockstep
+
         opts = opts or EvalOptions(max_abs_error=self.max_abs_error)
-        code, data, progs = self._pack_programs([pack.as_bytecode(p) for p in programs])
-        return self._call(code, data, progs, self.table, rng, opts)
+        bcs = [pack.as_bytecode(p) for p in programs]
+        code, data, progs = self._pack_programs(bcs)  # checks every program first
+        res = batch_lockstep(self, bcs, rng, opts) if lockstep else None
+        return res if res is not None else self._call(code, data, progs, self.table, rng, opts)
 
     def prefers_jit(self, bc: Bytecode) -> bool:
         from azlang.backends.native import jit

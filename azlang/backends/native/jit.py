@@ -20,7 +20,7 @@ from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.skeleton import Task
 from azlang.ir.bytecode import Bytecode
 from azlang.ir.nodes import COMPONENTS, MemoryShape
-from azlang.ir.ops import OPS
+from azlang.ir.ops import OPS, VECTOR
 
 COMPILE_S = 0.15  # a typical cold compile of one program (measured: 60-250 ms)
 DISPATCH_S = 4e-9  # what the kernel spends per executed instruction on dispatch (measured)
@@ -47,7 +47,9 @@ def _runner(bc: Bytecode):
 
 def build_module(bc: Bytecode, F: int, shape: MemoryShape, symbol: str) -> ir.Module:
     module = ir.Module(name=symbol)
-    Task(module, symbol, Layout(F, shape), _runner(bc)).build()
+    ns, np_ = bc.sizes[0], bc.sizes[1]
+    keeps_v0 = not any(OPS[int(op)].out == VECTOR and int(out) == 0 for op, _, _, out in bc.code[ns:ns + np_])
+    Task(module, symbol, Layout(F, shape), _runner(bc), keeps_v0).build()
     return module
 
 

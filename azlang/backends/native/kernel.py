@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native import engine
+from azlang.backends.native import engine, lanes
 from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, i64
 from azlang.backends.native.lowering import LOWER
@@ -26,6 +26,10 @@ def tag(F: int, shape: MemoryShape) -> str:
 
 def task_symbol(F: int, shape: MemoryShape) -> str:
     return f"azlang_kernel_{tag(F, shape)}"
+
+
+def lanes_symbol(F: int, shape: MemoryShape) -> str:
+    return f"azlang_lanes_{tag(F, shape)}"
 
 
 def _interpreter(module: ir.Module, layout: Layout) -> ir.Function:
@@ -83,11 +87,21 @@ def build_module(F: int, shape: MemoryShape) -> ir.Module:
     layout = Layout(F, shape)
     interp = _interpreter(module, layout)
     Task(module, task_symbol(F, shape), layout, _component_runner(interp)).build()
+    interpl = lanes.interpreter(module, layout, f"azlang_interp_lanes_{tag(F, shape)}")
+    lanes.Lanes(module, lanes_symbol(F, shape), layout, interp, interpl).build()
     return module
+
+
+def _addresses(F: int, shape: MemoryShape) -> dict[str, int]:
+    key = f"kernel/{tag(F, shape)}"
+    return engine.load(key, lambda: build_module(F, shape), [task_symbol(F, shape), lanes_symbol(F, shape)])
 
 
 def kernel_address(F: int, shape: MemoryShape) -> int:
     """Address of the task function for (F, shape): loaded, read from the object cache, or compiled."""
-    key = f"kernel/{tag(F, shape)}"
-    sym = task_symbol(F, shape)
-    return engine.load(key, lambda: build_module(F, shape), [sym])[sym]
+    return _addresses(F, shape)[task_symbol(F, shape)]
+
+
+def lanes_address(F: int, shape: MemoryShape) -> int:
+    """Address of the lockstep function (lanes.py) of the same module."""
+    return _addresses(F, shape)[lanes_symbol(F, shape)]

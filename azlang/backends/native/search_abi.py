@@ -25,6 +25,9 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
     "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",
     "COUNT SOURCE DONE",
+    # lockstep evaluation (lanes.py): probe results and full evaluations computed ahead, per task
+    "LANES LANE_ARGS LANE_TASK LANE_FIT LANE_STATS LANE_RNG LANE_REC_TRAIN LANE_REC_VALID LANE_RTS LANE_RVS",
+    "PRE_OK PRE_PART PRE_STEPS SPEC_OK SPEC_FIT SPEC_STEPS LANE_CALLS",
 )
 _NAMES = [name for group in _GROUPS for name in group.split()]
 SLOT = {name: k for k, name in enumerate(_NAMES)}

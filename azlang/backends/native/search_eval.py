@@ -13,6 +13,7 @@ from azlang.backends.native import abi as kabi
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_emit import Fn, Lib, c64, cf
 from azlang.backends.native.search_fec import combine
+from azlang.backends.native.search_lanes import build_stage
 from azlang.search.fec import FEC_SEED
 
 VOID = ir.VoidType()
@@ -147,10 +148,18 @@ def _task_fitness(lib: Lib) -> None:
     full_opts = f.cxp("FULL_OPTS")
 
     def full():
-        f.st(full_opts, kabi.OPT_MAX_TRAIN, budgeted)
-        fit = f.call(lib.run_task, t, full_opts, f.cx_addr("RNG"))
-        f.cx_add("TRAIN_STEPS", f.ld(f.cxp("STATS"), kabi.STAT_STEPS))
-        return fit
+        fit = f.var(cf(0.0))
+        spec = f.cxp("SPEC_OK")
+        with f.if_else(f.flag(f.ld(spec, t))) as (ahead, now):
+            with ahead:  # computed in lockstep by `stage`; only now does it count
+                f.st(spec, t, c64(0))
+                fit.set(f.ld(f.cxp("SPEC_FIT"), t, F64))
+                f.cx_add("TRAIN_STEPS", f.ld(f.cxp("SPEC_STEPS"), t))
+            with now:
+                f.st(full_opts, kabi.OPT_MAX_TRAIN, budgeted)
+                fit.set(f.call(lib.run_task, t, full_opts, f.cx_addr("RNG")))
+                f.cx_add("TRAIN_STEPS", f.ld(f.cxp("STATS"), kabi.STAT_STEPS))
+        return fit.get()
 
     with f.if_(b.not_(f.flag(f.cx("FEC")))):
         f.ret(full())
@@ -163,12 +172,19 @@ def _task_fitness(lib: Lib) -> None:
             steps.set(f.ld(pslot.steps, t))
             f.cx_add("PROBES_SKIPPED", 1)
         with new:
-            f.cx_set("PROBE_RNG", c64(FEC_SEED))
-            f.call(lib.run_task, t, f.cxp("PROBE_OPTS"), f.cx_addr("PROBE_RNG"))
-            stats = f.cxp("STATS")
-            n_train, n_valid = f.ld(stats, kabi.STAT_REC_TRAIN), f.ld(stats, kabi.STAT_REC_VALID)
-            part.set(f.call(lib.errors_hash, f.cxp("REC_TRAIN"), n_train, f.cxp("REC_VALID"), n_valid))
-            steps.set(f.ld(stats, kabi.STAT_STEPS))
+            pre = f.cxp("PRE_OK")
+            with f.if_else(f.flag(f.ld(pre, t))) as (ahead, now):
+                with ahead:  # probed in lockstep by `stage`
+                    f.st(pre, t, c64(0))
+                    part.set(f.ld(f.cxp("PRE_PART"), t))
+                    steps.set(f.ld(f.cxp("PRE_STEPS"), t))
+                with now:
+                    f.cx_set("PROBE_RNG", c64(FEC_SEED))
+                    f.call(lib.run_task, t, f.cxp("PROBE_OPTS"), f.cx_addr("PROBE_RNG"))
+                    stats = f.cxp("STATS")
+                    n_train, n_valid = f.ld(stats, kabi.STAT_REC_TRAIN), f.ld(stats, kabi.STAT_REC_VALID)
+                    part.set(f.call(lib.errors_hash, f.cxp("REC_TRAIN"), n_train, f.cxp("REC_VALID"), n_valid))
+                    steps.set(f.ld(stats, kabi.STAT_STEPS))
     f.st(f.cxp("CH_PART"), t, part.get())
     f.st(f.cxp("CH_STEPS"), t, steps.get())
     f.st(f.cxp("CH_VALID"), t, c64(1))
@@ -186,3 +202,4 @@ def _task_fitness(lib: Lib) -> None:
 def build_eval(lib: Lib) -> None:
     for build in (_budget, _run_task, _combine, _task_fitness):
         build(lib)
+    build_stage(lib)

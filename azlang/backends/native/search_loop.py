@@ -74,6 +74,7 @@ def _evaluate(lib: Lib) -> None:
         f.st(valid, t, c64(0))
     hurdle = f.flag(f.cx("HURDLE"))
     k = f.sel(hurdle, f.cx("HURDLE_K"), nt)
+    f.call(lib.stage, c64(0), k, same.get(), parent)
     with f.loop(k) as t:
         f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
     with f.if_(hurdle):
@@ -82,6 +83,7 @@ def _evaluate(lib: Lib) -> None:
         with f.if_(b.fcmp_ordered("<", partial, f.cxf("HURDLE_VALUE"))):
             f.ret(partial)
         f.cx_add("H_PASSED", 1)
+        f.call(lib.stage, k, nt, same.get(), parent)
         with f.loop(nt, k) as t:
             f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
     f.ret(f.call(lib.combine, nt))

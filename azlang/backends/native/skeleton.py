@@ -13,8 +13,9 @@ from llvmlite import ir
 
 from azlang.backends.native import abi
 from azlang.backends.native.context import Cx, Layout, declare_libm
-from azlang.backends.native.irutil import F64, I1, I64, at, f64, for_chunks, i64, load, load1, store
+from azlang.backends.native.irutil import F64, I1, I32, I64, at, f64, for_chunks, i64, load, load1, store
 from azlang.fitness import TWO_OVER_PI
+from azlang.ir.ops import OPS, VECTOR
 
 
 class Loop:
@@ -43,11 +44,12 @@ class Loop:
 class Task:
     """Emits one task-evaluation function; `run(cx, component)` emits the execution of a component."""
 
-    def __init__(self, module: ir.Module, name: str, layout: Layout, run):
+    def __init__(self, module: ir.Module, name: str, layout: Layout, run, keeps_v0: bool | None = None):
         self.fn = ir.Function(module, abi.TASK_FN_TYPE, name)
         for k in abi.TASK_NOALIAS:
             self.fn.args[k].add_attribute("noalias")
         self.layout, self.run_component = layout, run
+        self.static_keeps_v0 = keeps_v0  # known when the program is (the JIT); else found from the bytecode
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         (self.code, self.data, self.ns, self.np, self.nl, self.task, self.opts, rng, mem, scratch, self.stats,
          self.rec_train, self.rec_valid) = self.fn.args
@@ -80,8 +82,7 @@ class Task:
         for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
 
     def sigmoid(self, z):
-        b = self.b
-        return b.fdiv(f64(1.0), b.fadd(f64(1.0), self.cx.call("exp", b.fneg(z))))
+        return sigmoid(self.cx, z)
 
     def record(self, flag, buf, stat: int, value) -> None:
         b = self.b
@@ -89,9 +90,7 @@ class Task:
             b.store(value, at(b, buf, self.bump(stat)), align=8)
 
     def bad(self, err, limit):
-        """err != err or err > limit."""
-        b = self.b
-        return b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, limit))
+        return bad(self.b, err, limit)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -104,8 +103,13 @@ class Task:
         b.call(self.fn.module.declare_intrinsic("llvm.memset", [ir.PointerType(), I64]),
                [self.cx.mem, ir.Constant(ir.IntType(8), 0), i64(lay.size * 8), ir.Constant(I1, 0)])
         self.run_component(self.cx, "setup")
+        if self.static_keeps_v0 is None:
+            pcode = b.gep(self.code, [b.mul(self.ns, i64(4))], source_etype=I32)
+            self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
+        else:
+            self.keeps_v0 = ir.Constant(I1, int(self.static_keeps_v0))
         n_train = self.slot(self.task, abi.TASK_N_TRAIN)
-        total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
+        total = self.total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
         max_train = self.slot(self.opts, abi.OPT_MAX_TRAIN)
         capped = b.select(b.icmp_signed("<", max_train, total), max_train, total)
         remaining = b.select(b.icmp_signed("<", max_train, i64(0)), total, capped)
@@ -142,6 +146,11 @@ class Task:
         idx = b.load(at(b, seq, b.add(pos, loop.j)), typ=I64)
         x, y = at(b, tx, b.mul(idx, self.F)), load1(b, ty, idx)
         self.bump(abi.STAT_STEPS)
+        ahead = b.add(b.add(pos, loop.j), i64(PREFETCH_AHEAD))
+        with b.if_then(b.icmp_signed("<", ahead, self.total)):  # examples come in random order: ask early
+            nxt = b.load(at(b, seq, ahead), typ=I64)
+            prefetch_row(b, at(b, tx, b.mul(nxt, self.F)), self.layout.F)
+            prefetch(b, at(b, ty, nxt))
         self.load_features(x)
         self.set_s(0, f64(0.0))
         self.run_component(cx, "predict")
@@ -152,7 +161,8 @@ class Task:
         b.cbranch(self.bad(err, self.limit), fail, ok)
         b.position_at_end(ok)
         self.record(self.recording, self.rec_train, abi.STAT_REC_TRAIN, err)
-        self.load_features(x)
+        with b.if_then(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
+            self.load_features(x)
         self.set_s(0, y)
         self.run_component(cx, "learn")
         loop.next()
@@ -206,18 +216,95 @@ class Task:
         return phi
 
     def class_error(self, y, p):
-        """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
-        b = self.b
-        q = self.sigmoid(p)
-        out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
-        same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
-        return b.select(out, f64(math.inf), b.select(same, f64(0.0), f64(1.0)))
+        return class_error(self.cx, y, p)
 
     def fitness(self, loss, n):
-        b = self.b
-        accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
-        rms = self.cx.sqrt(b.fdiv(loss, n))
-        finite = b.fcmp_ordered("!=", self.cx.fabs(rms), f64(math.inf))  # false for NaN and inf
-        squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), self.cx.call("atan", rms))),
-                            f64(0.0))
-        return b.select(self.classify, accuracy, squashed)
+        return fitness(self.cx, loss, n, self.classify)
+
+
+# --- pieces shared with the lockstep skeleton (lanes.py) ---------------------------------------------------
+
+PREFETCH_AHEAD = 4  # train steps
+
+
+def prefetch(b: ir.IRBuilder, p) -> None:
+    """A hint to load the cache line at p (llvm.prefetch: read, keep in all levels, data)."""
+    try:
+        fn = b.module.get_global("llvm.prefetch.p0")
+    except KeyError:
+        fn = ir.Function(b.module, ir.FunctionType(ir.VoidType(), [ir.PointerType(), I32, I32, I32]),
+                         "llvm.prefetch.p0")
+    b.call(fn, [p, ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)])
+
+
+def prefetch_row(b: ir.IRBuilder, x, F: int) -> None:
+    """Prefetch every cache line of a row of F doubles at x (a row may straddle lines)."""
+    for off in sorted({*range(0, 8 * F, 64), 8 * F - 1}):
+        prefetch(b, b.gep(x, [i64(off)], source_etype=ir.IntType(8)) if off else x)
+
+
+_WRITES_VECTOR = [int(o.out == VECTOR) for o in OPS]  # ops whose output register, when 0, is v0
+_RANDOM = [int(o.is_random) for o in OPS]
+
+
+def writes_v0(b: ir.IRBuilder, code, n):
+    """True when one of the n bytecode rows at `code` writes v0 (else v0 still holds the features after them)."""
+    return _scan(b, code, n, "azlang_writes_vector", _WRITES_VECTOR, out_zero=True)
+
+
+def has_random(b: ir.IRBuilder, code, n):
+    """True when one of the n bytecode rows at `code` is a random op."""
+    return _scan(b, code, n, "azlang_random_ops", _RANDOM, out_zero=False)
+
+
+def _scan(b: ir.IRBuilder, code, n, name: str, flags: list[int], out_zero: bool):
+    """OR over the rows of flags[op] (and, with out_zero, of out == 0)."""
+    try:
+        table = b.module.get_global(name)
+    except KeyError:
+        ty = ir.ArrayType(ir.IntType(8), len(flags))
+        table = ir.GlobalVariable(b.module, ty, name)
+        table.initializer = ir.Constant(ty, flags)
+        table.global_constant = True
+        table.linkage = "internal"
+    acc = b.alloca(I1)
+    b.store(ir.Constant(I1, 0), acc)
+    loop = Loop(b, n, name)
+    row = b.gep(code, [b.mul(loop.j, i64(4))], source_etype=I32)
+    op = b.sext(b.load(row, typ=I32), I64)
+    flag = b.load(b.gep(table, [ir.Constant(I32, 0), op], source_etype=table.value_type), typ=ir.IntType(8))
+    hit = b.icmp_signed("!=", flag, ir.Constant(ir.IntType(8), 0))
+    if out_zero:
+        hit = b.and_(hit, b.icmp_signed("==", b.load(b.gep(row, [i64(3)], source_etype=I32), typ=I32),
+                                        ir.Constant(I32, 0)))
+    b.store(b.or_(b.load(acc, typ=I1), hit), acc)
+    loop.next()
+    return b.load(acc, typ=I1)
+
+def sigmoid(cx: Cx, z):
+    b = cx.b
+    return b.fdiv(f64(1.0), b.fadd(f64(1.0), cx.call("exp", b.fneg(z))))
+
+
+def bad(b: ir.IRBuilder, err, limit):
+    """err != err or err > limit."""
+    return b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, limit))
+
+
+def class_error(cx: Cx, y, p):
+    """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
+    b = cx.b
+    q = sigmoid(cx, p)
+    out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
+    same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
+    return b.select(out, f64(math.inf), b.select(same, f64(0.0), f64(1.0)))
+
+
+def fitness(cx: Cx, loss, n, classify):
+    """Accuracy (1 - mean error) on classification tasks, else 1 - (2/pi) atan(rms) (0 when not finite)."""
+    b = cx.b
+    accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
+    rms = cx.sqrt(b.fdiv(loss, n))
+    finite = b.fcmp_ordered("!=", cx.fabs(rms), f64(math.inf))  # false for NaN and inf
+    squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), cx.call("atan", rms))), f64(0.0))
+    return b.select(classify, accuracy, squashed)
