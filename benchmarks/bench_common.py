@@ -1,0 +1,59 @@
+"""Benchmark support: timing child processes (wall and CPU), the machine's state, and result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def timed_run(cmd: list[str], env: dict, cwd: Path, timeout: float = 900.0) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child and its descendants, stdout+stderr) of one process; raises on failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # children run one at a time: the delta is this one's
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       check=False)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    text = p.stdout.decode(errors="replace")
+    if p.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{text[-3000:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, text
+
+
+def machine_load() -> float:
+    """The 1-minute load average: the machine is shared, so every measurement says how busy it was."""
+    return os.getloadavg()[0]
+
+
+def environment() -> dict:
+    root = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                            check=False)
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit.stdout.strip(),
+            "python": sys.version.split()[0], "cpu": cpu or platform.processor(), "cores": os.cpu_count(),
+            "load_at_start": machine_load()}
+
+
+def write_results(prefix: str, data: dict, md: str) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = RESULTS / f"{prefix}-{stamp}"
+    path.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
+    path.with_suffix(".md").write_text(md)
+    print(f"wrote {path}.json and .md")
+    return path
