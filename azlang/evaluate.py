@@ -1,4 +1,4 @@
-"""Evaluation stage: the reference's evaluation loop (semantics section 5) over the NumPy interpreter.
+"""Evaluation stage: the reference's evaluation loop (docs/semantics.md, section 3) over the NumPy interpreter.
 
 This is the oracle every native path is tested against. One call evaluates one program on one task:
 Setup once; per training step Predict, (classification) sigmoid written into s1, error check, Learn;
@@ -169,7 +169,7 @@ def _valid_error(y: float, p: float, classify: bool) -> float:
 
 def evaluate_task(program: Program, task: Task, rng: Rng, shape: MemoryShape | None = None,
                   opts: EvalOptions | None = None, params: dict[str, float] | None = None) -> TaskResult:
-    """Fitness of `program` on `task` (semantics 5.2): best validation fitness over the epochs trained."""
+    """Fitness of `program` on `task` (docs/semantics.md, section 3.4): best validation fitness over the epochs."""
     opts = opts or EvalOptions()
     with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the semantics, not accidents
         return _evaluate_task(program, task, rng, shape, opts, params)

@@ -1,4 +1,4 @@
-"""Evaluation stage: fitness arithmetic shared by every backend (semantics 5.4 and 5.7)."""
+"""Evaluation stage: fitness arithmetic shared by every backend (docs/semantics.md, section 4)."""
 
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ class Rng:
         return out[perm]
 
 
-# --- HashMix: the reference's seed-derivation hash (semantics section 6) -------------------------------
+# --- HashMix: the reference's seed-derivation hash (docs/semantics.md, section 5.3) ------------------------
 
 _SHIFTS = ((43, 9, 8), (38, 23, 5), (35, 49, 11), (12, 18, 22))
 

@@ -17,12 +17,12 @@ DEMO_SIZES = {"setup": 10, "predict": 2, "learn": 8}
 
 
 def linear_sgd(lr: float = 0.01) -> Program:
-    """Semantics 4.1 linear model (stdlib/linear_sgd.az): s1 = v1 . v0, SGD on v1."""
+    """The built-in linear model (docs/semantics.md, section 6; stdlib/linear_sgd.az): s1 = v1 . v0, SGD on v1."""
     return with_values(load("linear_sgd"), {"lr": lr})
 
 
 def nn_2layer(lr: float = 0.01, sd: float = 0.1) -> Program:
-    """Semantics 4.1 two-layer ReLU net with biases and backprop (stdlib/nn_2layer.az)."""
+    """The built-in two-layer ReLU net with biases and backprop (docs/semantics.md, section 6; stdlib/nn_2layer.az)."""
     return with_values(load("nn_2layer"), {"lr": lr, "init_sd_out": sd, "init_sd_hidden": sd})
 
 

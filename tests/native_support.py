@@ -17,7 +17,7 @@ FILLS = (56, 59, 60, 61, 62, 63, 64)  # ops that put fresh values into memory
 
 
 def _args(rng: np.random.Generator, op: int, F_max: int) -> tuple:
-    """Set-op constants like the reference's random generator (semantics 3.3)."""
+    """Set-op constants like the reference's random generator (docs/semantics.md, section 6)."""
     u = lambda lo, hi: f32(rng.uniform(lo, hi))
     if op == 56:
         return (float(rng.uniform(-1.0, 1.0)),)

@@ -1,4 +1,4 @@
-"""Projected binary tasks (semantics 11.5): pairs, split, projection, standardisation, options, cache."""
+"""Projected binary tasks (docs/semantics.md, section 13.3): pairs, split, projection, standardisation, cache."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_candidate_pairs():
 
 def test_draw_pair_follows_the_reference_rule():
     seed = hash_mix(856572777, 0)
-    assert seed == 2254264047  # semantics 16.3
+    assert seed == 2254264047  # the reference's HashMix value (docs/semantics.md, section 5.3)
     assert pj.draw_pair("select", 0) == pj.candidate_pairs("select")[Rng(seed).below(9)]
     drawn = {pj.draw_pair("select", s) for s in range(200)}
     assert drawn == set(pj.HELD_OUT_PAIRS)

@@ -1,4 +1,4 @@
-"""Semantics 16.2: evaluation-loop scenarios, fitness squash and task combination (NumPy reference)."""
+"""Evaluation-loop scenarios, fitness squash and task combination on NumPy (docs/semantics.md, sections 3 and 4)."""
 
 import math
 

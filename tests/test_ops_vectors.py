@@ -1,4 +1,4 @@
-"""Semantics 16.1: the reference's deterministic op test vectors, on the NumPy interpreter."""
+"""The reference's deterministic op test vectors (docs/ops.md; docs/semantics.md, section 2), NumPy interpreter."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Semantics 16.3 and 11: HashMix, the SplitMix64 stream, task specs, seeds and synthetic task generation."""
+"""HashMix, the SplitMix64 stream, task specs, seeds and synthetic tasks (docs/semantics.md, sections 5 and 13)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Semantics 10 and 16.7: the compute-cost train budget."""
+"""The compute-cost train budget (docs/semantics.md, section 10)."""
 
 from dataclasses import replace
 

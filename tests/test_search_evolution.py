@@ -1,4 +1,4 @@
-"""Semantics 8, 12 and 16.6: regularized evolution bookkeeping, selection, determinism, hurdles, random search."""
+"""Evolution bookkeeping, selection, determinism, hurdles, random search (docs/semantics.md, sections 8, 11 and 12)."""
 
 from dataclasses import replace
 

@@ -1,4 +1,4 @@
-"""Semantics 9 and 16.5: the FEC key, the LRU cache and the search evaluator around them."""
+"""The FEC key, the LRU cache and the search evaluator around them (docs/semantics.md, section 9)."""
 
 import math
 

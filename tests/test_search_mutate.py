@@ -1,4 +1,4 @@
-"""Semantics 7 and 16.4: random instructions and mutation properties, quirks included."""
+"""Random instructions and mutation properties, quirks included (docs/semantics.md, sections 6 and 7)."""
 
 import math
 from dataclasses import replace

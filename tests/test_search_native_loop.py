@@ -22,7 +22,7 @@ from azlang.search.tasksets import build, parse_all
 native = pytest.importorskip("azlang.backends.native")
 pytestmark = pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
 
-ALL_MUTATIONS = MUTATIONS  # every mutation type of semantics 7.2
+ALL_MUTATIONS = MUTATIONS  # every mutation type (docs/semantics.md, section 7.2)
 # constants, index sets, random sets, matrix ops and the demo's arithmetic; 0 = NO_OP
 RICH_OPS = (0, 56, 57, 58, 59, 60, 61, 62, 63, 64, 1, 2, 3, 4, 18, 23, 24, 27, 28, 31, 21, 14, 13, 19, 39, 44, 50)
 

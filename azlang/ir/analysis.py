@@ -1,6 +1,6 @@
 """IR stage: dataflow analyses over the evaluation loop (liveness, reaching definitions, dependency DAGs).
 
-The control flow is the one of the semantics spec, section 5: Setup once from zeroed memory, then
+The control flow is the evaluation loop of docs/semantics.md, section 3: Setup once from zeroed memory, then
 (Predict; Learn) per training example over the epochs, with Predict alone per validation example in
 between; memory persists throughout. Before every Predict the engine writes s0 (zero) and v0 (features);
 before every Learn it writes s0 (label) and v0 again, and may rewrite s1 (sigmoid, which reads s1). s1 is

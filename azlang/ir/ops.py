@@ -42,7 +42,7 @@ class OpDef:
     spelling: str = ""
     axis: int | None = None
     commutative: bool = False
-    cost: int = 0  # the reference's compute units (train budget, section 10)
+    cost: int = 0  # the reference's compute units (train budget, docs/semantics.md, section 10)
 
     @property
     def arity(self) -> int:

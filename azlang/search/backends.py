@@ -1,6 +1,6 @@
 """Search stage: the small Evaluator protocol the search evaluates through, with NumPy and native adapters.
 
-Two calls cover what the search needs (semantics 9): `probe` runs the FEC fingerprint (each task with a
+Two calls cover what the search needs (docs/semantics.md, section 9): `probe` runs the FEC fingerprint (each task with a
 fresh Rng(235732282), errors recorded) and `full` runs the real evaluation of some tasks in order with the
 shared search Rng. Batch forms take many programs at once so a native backend can amortise its call cost.
 """

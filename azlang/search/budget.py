@@ -1,4 +1,4 @@
-"""Search stage: the static compute-cost train budget (semantics section 10), from the op table's CU costs."""
+"""Search stage: the static compute-cost train budget (docs/semantics.md, section 10), from the op table's CU costs."""
 
 from __future__ import annotations
 

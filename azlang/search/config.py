@@ -1,4 +1,4 @@
-"""Search stage: the experiment configuration (semantics sections 12 and 13) as typed, validated dataclasses.
+"""Search stage: the experiment configuration (docs/config.md; docs/semantics.md, section 12) as validated dataclasses.
 
 Each key is declared once, with `key(default, help, bounds...)`: its default, its meaning and its allowed
 values live in the field's metadata, which validation (`validate`) and generated docs (`reference()`)

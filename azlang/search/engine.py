@@ -1,6 +1,6 @@
 """Search stage: the fitness of one candidate on T_search: train budget, FEC, hurdles and the counters.
 
-Per task, in collection order (semantics 9): probe with the FEC Rng -> 64-bit key -> cache lookup; on a miss
+Per task, in collection order (docs/semantics.md, section 9): probe with the FEC Rng -> 64-bit key -> lookup; on a miss
 the task is fully evaluated with the shared search Rng and the result inserted. Misses are evaluated in
 one backend call per hurdle stage; a placeholder is inserted at the moment of the miss so LRU eviction
 happens exactly when the reference's insert would.

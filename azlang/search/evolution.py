@@ -1,4 +1,4 @@
-"""Search stage: regularized evolution (semantics section 8) and random search, one island at a time.
+"""Search stage: regularized evolution and random search (docs/semantics.md, section 8), one island at a time.
 
 Exact mode (batch = 1) is the reference's loop: for slot i = 0..P-1, a tournament of T draws with
 replacement over the whole current population (first drawn wins ties; slots < i already hold this sweep's

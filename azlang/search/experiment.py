@@ -1,4 +1,4 @@
-"""Search stage: the experiment driver (semantics section 12): search, select, final; checkpoints; resume.
+"""Search stage: the experiment driver (docs/semantics.md, section 12): search, select, final; checkpoints; resume.
 
 Per experiment: (optionally) fresh T_search seeds, a fresh FEC cache, islands run to a stop; the candidate
 is the fittest member of the final population(s); it is evaluated on T_select with a select Rng drawn

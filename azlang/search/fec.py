@@ -1,4 +1,4 @@
-"""Search stage: functional equivalence checking (semantics section 9): fingerprint key and LRU cache.
+"""Search stage: functional equivalence checking (docs/semantics.md, section 9): fingerprint key and LRU cache.
 
 The key is a 64-bit hash that the native search loop computes identically (search_fec.py). Over the
 errors of one probe, train then valid, with -0.0 mapped to +0.0 and x_i their IEEE bit patterns:

@@ -1,4 +1,4 @@
-"""Search stage: random instructions (semantics 7.1, 3.3) and the built-in models of section 4.1.
+"""Search stage: random instructions and the built-in models (docs/semantics.md, section 6).
 
 Instructions are plain row tuples `(op, in1, in2, out, d0, d1, d2)`, the bytecode's row layout, so that the
 mutator and the evaluator work on compact arrays without building IR objects per child.
@@ -114,7 +114,7 @@ class Generator:
 
     @staticmethod
     def data(rng: Rng, op: int) -> tuple[float, float, float]:
-        """Initial constants (3.3): OP56 U(-1,1) double; fractions U[0,1); values, bounds, means U[-1,1)."""
+        """Initial constants (docs/semantics.md, section 6): OP56 U(-1,1) double; fractions U[0,1); others U[-1,1)."""
         if op == 56:
             return (rng.uniform(-1.0, 1.0), 0.0, 0.0)
         if op == 57:
@@ -128,7 +128,7 @@ class Generator:
     def component_rows(self, rng: Rng, component: int, size: int) -> list[tuple]:
         return [self.instruction(rng, component) for _ in range(size)]
 
-    # --- built-in models (4.1) ---------------------------------------------------------------------------
+    # --- built-in models (docs/semantics.md, section 6) -----------------------------------------------------------
 
     def model(self, name: str, rng: Rng) -> Bytecode:
         """A built-in initial model by config name, padded with NO_OPs to the *_size_init values."""
@@ -169,7 +169,7 @@ LINEAR = (
     (_r(2, 3, 0, 1), _r(3, 3, 2, 3), _r(18, 2, 3, 0), _r(23, 1, 1, 2)),
 )
 
-# Two-layer ReLU net with biases and backprop (eta 0.01, init sd 0.1); see section 4.1 for the listing.
+# Two-layer ReLU net with biases and backprop (eta 0.01, init sd 0.1); stdlib/nn_2layer.az is its listing.
 NEURAL_NET = (
     (_r(63, 2, d=(0.0, f32(0.1), 0)), _r(64, 0, d=(0.0, f32(0.1), 0)), _r(56, 3, d=(0.01, 0, 0))),
     (_r(31, 3, 0, 0), _r(23, 3, 3, 1), _r(48, 4, 3, 5), _r(27, 1, 4, 2), _r(1, 1, 1, 2)),

@@ -1,4 +1,4 @@
-"""Search stage: Mutate(parent) -> child on bytecode, with every quirk of semantics section 7 kept.
+"""Search stage: Mutate(parent) -> child on bytecode, with every quirk of docs/semantics.md, section 7 kept.
 
 Children never share mutable state with parents: arrays are copied before a change and are frozen
 (read-only) so that a clone can be the parent's very object.
@@ -124,7 +124,7 @@ class Mutator:
         data = np.concatenate((bc.data[:at], bc.data[at + 1 :]))
         return freeze(Bytecode(code, data, self._resize(bc, c, -1)))
 
-    # --- actions (7.2) -----------------------------------------------------------------------------------
+    # --- actions (docs/semantics.md, section 7.2) ---------------------------------------------------------------
 
     def _identity(self, bc: Bytecode, rng: Rng) -> Bytecode:
         return bc
@@ -182,7 +182,7 @@ class Mutator:
         return bc if new is row else self._replace_rows(bc, r, [new])
 
     def alter_row(self, rng: Rng, row: tuple) -> tuple:
-        """Change one parameter of one instruction (7.3); a NO_OP is returned as is, with no draws."""
+        """Change one parameter of one instruction (docs/semantics.md, section 7.3); a NO_OP is returned as is."""
         op = row[0]
         kind = _CLASS[op]
         if kind == 0:
@@ -201,7 +201,7 @@ class Mutator:
 
     @staticmethod
     def alter_data(rng: Rng, op: int, d: tuple) -> tuple:
-        """Constant perturbation (7.4): multiplicative log-normal, 10% sign flips, re-drawn fractions."""
+        """Constant perturbation (docs/semantics.md, section 7.3): log-normal scaling, 10% sign flips, new fractions."""
         d0, d1, d2 = d
         if op == 56:
             return (log_scale_or_flip(rng, d0, False), d1, d2)

@@ -1,4 +1,4 @@
-"""Search stage: T_search / T_select / final task collections, with the reference's seed randomisation (11.2)."""
+"""Search stage: T_search / T_select / final task collections, seed randomisation (docs/semantics.md, section 13.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Task stage: projected binary classification tasks from real images (semantics 11.5) and their task sets.
+"""Task stage: projected binary classification tasks from real images and task sets (docs/semantics.md, section 13.3).
 
 Per task (data seed s, class pair (p, n)):
   1. pool: the first 5000 training images of each class in dataset order (official TRAIN split), raw 0-255

@@ -1,4 +1,4 @@
-"""Task stage: the task-spec mini language `DATASET:PART[:OPTION...]` (az-language.md section 6)."""
+"""Task stage: the task-spec mini language `DATASET:PART[:OPTION...]` (grammar in docs/tasks.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DATASETS = ("cifar", "mnist", "fashion")
 PARTS = ("search", "select", "all")
 FILES = ("csv", "npz")  # own data: `csv:PATH[:OPTION...]`, options also KEY=VALUE (azlang/tasks/tabular.py)
 
-# Reference default seed lists (semantics 11.2); beyond their end, seeds continue at previous + 1.
+# Reference default seed lists (docs/semantics.md, section 13.1); beyond their end, seeds continue at previous + 1.
 DEFAULT_PARAM_SEEDS = (1001, 1012, 1010, 1000, 1006, 1008, 1007, 1003)
 DEFAULT_DATA_SEEDS = (11001, 11012, 11010, 11000, 11006, 11008, 11007, 11003)
 

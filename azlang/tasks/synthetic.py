@@ -1,4 +1,4 @@
-"""Task stage: synthetic regression tasks (semantics 11.3) and the unit-test tasks (11.4)."""
+"""Task stage: synthetic regression tasks and the unit-test tasks (docs/semantics.md, section 13.2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 from azlang.rng import Rng
 from azlang.tasks.task import RMS_ERROR, Task
 
-# Seed offsets of the reference's task generators (semantics 11.3).
+# Seed offsets of the reference's task generators (docs/semantics.md, section 13.2).
 LINEAR_DATA, LINEAR_PARAM = 939723201, 997958712
 TEACHER_DATA, TEACHER_PARAM = 865546086, 174299604
 

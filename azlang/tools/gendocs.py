@@ -49,7 +49,8 @@ def ops_markdown() -> str:
              "`s<k>` (scalars), `v<k>` (vectors of F elements) and `m<k>` (F x F matrices); `a` and `b` are the "
              "first and second operand. `cost` is the op's compute units in the train-step budget.")
     exact = ("Every op is deterministic given the program's random stream; reductions sum in index order "
-             "(row-major for matrices), so the native backend equals the NumPy reference bit for bit.")
+             "(row-major for matrices), so the native backend equals the NumPy reference bit for bit. "
+             "Memory, the evaluation loop around the ops and randomness: [semantics.md](semantics.md).")
     lines = [_GENERATED.format(source="azlang/ir/ops.py"), "# Ops reference", "", intro, "", exact, "",
              "| id | example | reads | writes | what it computes | reference name | cost |",
              "|---:|---|---|---|---|---|---:|"]

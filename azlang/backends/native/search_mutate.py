@@ -84,7 +84,7 @@ def _alter_row(f: Fn, lib: Lib, crow, drow) -> None:
 
 
 def _alter_data(f: Fn, lib: Lib, op, d) -> None:
-    """Mutator.alter_data (7.4)."""
+    """Mutator.alter_data (docs/semantics.md, section 7.3)."""
     b = f.b
 
     def get(k):

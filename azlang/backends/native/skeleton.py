@@ -1,4 +1,4 @@
-"""Native stage: the evaluation loop of azlang.evaluate (semantics section 5) as one IR function per task.
+"""Native stage: the evaluation loop of azlang.evaluate (docs/semantics.md, section 3) as one IR function per task.
 
 Both tiers share it; they differ only in how a component (setup, predict, learn) is run: the kernel calls
 its bytecode interpreter, the program JIT pastes the component's straight-line code. Loop state lives in
