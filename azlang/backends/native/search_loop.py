@@ -101,8 +101,9 @@ def _write_child(lib: Lib) -> None:
     cur = f.cx("CURSOR")
     s = Slot(f, cur)
     total = copy_program(f, s.code, s.data, s.sizes, *child(f))
-    copy_program(f, *s.live, *live(f))  # evaluate left the child's live program in LV
-    f.st(f.cxp("PL_OK"), cur, c64(1))
+    with f.if_(f.flag(f.cx("FEC"))):  # kept for its use as a parent (only FEC compares live programs)
+        copy_program(f, *s.live, *live(f))  # evaluate left the child's live program in LV
+        f.st(f.cxp("PL_OK"), cur, c64(1))
     f.st(f.cxp("FIT"), cur, fit, F64)
     nt = f.cx("NT")
     for dst, name in ((s.part, "CH_PART"), (s.steps, "CH_STEPS"), (s.valid, "CH_VALID")):
