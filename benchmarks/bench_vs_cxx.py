@@ -26,7 +26,11 @@ What differs unavoidably (facts of the two implementations, not of this script):
 - Start-up: the whole-process times include each tool's start-up (Python imports and the native object
   cache for azlang, task generation/loading for both).
 
-    python benchmarks/bench_vs_cxx.py [--pairs 5] [--quick] [--only demo,baseline] [--no-write]
+    python benchmarks/bench_vs_cxx.py [--pairs 5] [--quick] [--only demo,baseline] [--no-write] [--before DIR]
+
+--before DIR adds a third process to every round: another azlang tree (e.g. `git archive main | tar -x -C DIR`),
+run the same way with PYTHONPATH=DIR, so a change is measured against its base in the same rounds (the order
+rotates through the three tools); the table then shows it as `before` with its ratio to this tree.
 
 Needs: the C++ build (../shared/cxx-ref/build.sh; default /tmp/cxx-ref-build, built if absent), its CIFAR files
 (/tmp/cxx-ref-cifar, generated if absent) and azlang's data root ($AZLANG_DATA, default ../shared/data, with
@@ -75,9 +79,9 @@ def ensure_inputs(build: Path, cifar: Path, data: Path, workloads: list[str]) ->
             subprocess.run([sys.executable, str(gen), "--out", str(cifar)], check=True)
 
 
-def azlang_cmd(name: str, run_dir: Path) -> list[str]:
+def azlang_cmd(name: str, run_dir: Path, root: Path = ROOT) -> list[str]:
     w = WORKLOADS[name]
-    return [sys.executable, "-m", "azlang.cli", "evolve", "--config", str(ROOT / w["config"]),
+    return [sys.executable, "-m", "azlang.cli", "evolve", "--config", str(root / w["config"]),
             "--random-seed", str(w["seed"]), "--max-train-steps", str(float(w["steps"])),
             "--max-experiments", "1", "--sufficient-fitness", "2", "--workers", "1", "--run-dir", str(run_dir)]
 
@@ -91,10 +95,10 @@ def cxx_cmd(name: str, build: Path, cifar: Path) -> list[str]:
             "--steps", str(w["steps"]), "--seed", str(w["seed"]), "--progress-every", str(w["population"])]
 
 
-def run_azlang(name: str, env: dict) -> dict:
+def run_azlang(name: str, env: dict, root: Path = ROOT) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        wall, cpu, _ = timed_run(azlang_cmd(name, run_dir), env, ROOT)
+        wall, cpu, _ = timed_run(azlang_cmd(name, run_dir, root), {**env, "PYTHONPATH": str(root)}, root)
         summary = json.loads((run_dir / "summary.json").read_text())
     exp = summary["experiments"][0]
     return {"wall_s": wall, "cpu_s": cpu, "individuals": summary["individuals"], "train_steps": summary["train_steps"],
@@ -122,18 +126,26 @@ def check_same_work(name: str) -> dict:
     return {"compared": fields}
 
 
-def pairs(name: str, n: int, build: Path, cifar: Path, env: dict) -> list[dict]:
+def pairs(name: str, n: int, build: Path, cifar: Path, env: dict, before: Path | None = None) -> list[dict]:
     out = []
+    tools = ["azlang", "cxx"] + (["before"] if before else [])
     for k in range(n):
-        first_cxx = k % 2 == 1
+        order = tools[k % len(tools):] + tools[: k % len(tools)]  # rotate who runs first
         runs = {}
-        for tool in (("cxx", "azlang") if first_cxx else ("azlang", "cxx")):
-            runs[tool] = run_cxx(name, build, cifar, env) if tool == "cxx" else run_azlang(name, env)
-        pair = {"pair": k, "first": "cxx" if first_cxx else "azlang", "load": machine_load(), **runs,
+        for tool in order:
+            if tool == "cxx":
+                runs[tool] = run_cxx(name, build, cifar, env)
+            else:
+                runs[tool] = run_azlang(name, env, before if tool == "before" else ROOT)
+        pair = {"pair": k, "first": order[0], "load": machine_load(), **runs,
                 "ratio": runs["cxx"]["wall_s"] / runs["azlang"]["wall_s"]}
+        extra = ""
+        if before:
+            pair["before_ratio"] = runs["before"]["wall_s"] / runs["azlang"]["wall_s"]
+            extra = f", before {runs['before']['wall_s']:.2f} s ({pair['before_ratio']:.2f}x)"
         out.append(pair)
         print(f"  {name} pair {k}: azlang {runs['azlang']['wall_s']:.2f} s, C++ {runs['cxx']['wall_s']:.2f} s, "
-              f"ratio {pair['ratio']:.2f}x (load {pair['load']:.1f})", flush=True)
+              f"ratio {pair['ratio']:.2f}x{extra} (load {pair['load']:.1f})", flush=True)
     return out
 
 
@@ -144,7 +156,10 @@ def summarise(name: str, rows: list[dict]) -> dict:
     out = {"workload": name, "pairs": len(rows), "ratio_median": statistics.median(r["ratio"] for r in rows),
            "ratio_min": min(r["ratio"] for r in rows), "ratio_max": max(r["ratio"] for r in rows),
            "cpu_ratio_median": statistics.median(r["cxx"]["cpu_s"] / r["azlang"]["cpu_s"] for r in rows)}
-    for tool in ("azlang", "cxx"):
+    if "before" in rows[0]:
+        out["before_ratio_median"] = statistics.median(r["before_ratio"] for r in rows)
+        out["before_cpu_ratio_median"] = statistics.median(r["before"]["cpu_s"] / r["azlang"]["cpu_s"] for r in rows)
+    for tool in [t for t in ("azlang", "cxx", "before") if t in rows[0]]:
         rates = [r[tool]["train_steps"] / r[tool]["wall_s"] for r in rows]
         indivs = [r[tool]["individuals"] / r[tool]["wall_s"] for r in rows]
         out[tool] = {"wall_s": med(tool, "wall_s"), "cpu_s": med(tool, "cpu_s"),
@@ -164,6 +179,16 @@ def markdown(summaries: list[dict], raw: dict) -> str:
                      f"| {a['train_steps_per_s'] / 1e6:.1f} M | {c['train_steps_per_s'] / 1e6:.1f} M "
                      f"| {a['individuals_per_s']:,.0f} | {c['individuals_per_s']:,.0f} "
                      f"| {a['cpu_s']:.2f} / {c['cpu_s']:.2f} ({s['cpu_ratio_median']:.2f}x) |")
+    if any("before" in s for s in summaries):
+        head = ("| workload | C++ wall / CPU | azlang before wall / CPU | azlang now wall / CPU "
+                "| now vs C++ (wall, CPU) | now vs before (wall, CPU) |")
+        lines += ["", head, "|---|---|---|---|---|---|"]
+        for s in summaries:
+            a, c, o = s["azlang"], s["cxx"], s["before"]
+            lines.append(f"| {s['workload']} | {c['wall_s']:.2f} / {c['cpu_s']:.2f} s "
+                         f"| {o['wall_s']:.2f} / {o['cpu_s']:.2f} s | {a['wall_s']:.2f} / {a['cpu_s']:.2f} s "
+                         f"| {s['ratio_median']:.2f}x, {s['cpu_ratio_median']:.2f}x "
+                         f"| {s['before_ratio_median']:.2f}x, {s['before_cpu_ratio_median']:.2f}x |")
     lines += ["", "Per pair (wall s, azlang / C++, ratio):", ""]
     for name, rows in raw.items():
         lines.append(f"- {name}: " + "; ".join(
@@ -179,6 +204,7 @@ def main() -> None:
     ap.add_argument("--cxx-build", type=Path, default=Path("/tmp/cxx-ref-build"))
     ap.add_argument("--cxx-cifar", type=Path, default=Path("/tmp/cxx-ref-cifar"))
     ap.add_argument("--no-write", action="store_true", help="print only; no file under benchmarks/results/")
+    ap.add_argument("--before", type=Path, default=None, help="another azlang tree run in the same rounds")
     args = ap.parse_args()
     n = 2 if args.quick else args.pairs
     names = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -186,7 +212,7 @@ def main() -> None:
     ensure_inputs(args.cxx_build, args.cxx_cifar, data, names)
     env = {**os.environ, "AZLANG_DATA": str(data), "PYTHONPATH": str(ROOT)}
     checks = {name: check_same_work(name) for name in names}
-    raw = {name: pairs(name, n, args.cxx_build, args.cxx_cifar, env) for name in names}
+    raw = {name: pairs(name, n, args.cxx_build, args.cxx_cifar, env, args.before) for name in names}
     summaries = [summarise(name, rows) for name, rows in raw.items()]
     md = markdown(summaries, raw)
     print(md)

@@ -128,3 +128,50 @@ def test_integer_seed_flag_and_program_seed_flag(tmp_path, flag):
     assert res.exit_code == 0, res.output
     cfg = load_config(run / "config.toml")
     assert cfg.run.random_seed == 9 and cfg.evolution.initial_population == "seeds" and Path(cfg.evolution.seeds[0])
+
+
+_FOUND = """\
+def Setup():
+  v2 = s3 * v0
+  v2 = v1 + v0
+  s2 = dot(v1, v1)
+  s3 = -0.3162330228117879
+  s3 = 0.7196586122147091
+  v1 = s1 * v2
+  s2 = s0 - s1
+  s2 = -0.695129411685172
+  s1 = 0.0747414815994758
+  v2 = s3 * v0
+
+def Predict():
+  s1 = dot(v0, v2)
+  s1 = s2 * s1
+
+def Learn():
+  v2 = v2 + v1
+  s3 = s0 - s1
+  v1 = s3 * v0
+  s1 = s2 * s3
+  v2 = v2 + v1
+  s2 = 0.745594512387258
+  s2 = s3 * s1
+  s2 = 0.08480545352211917
+"""
+
+
+def test_essential_from_the_result_program_equals_reparsing_its_text():
+    """The printed essential program is taken from the result's program (no parser build); it must be the
+    same as dce over the reparsed text, for programs with dead code and without."""
+    from azlang.search.cli_evolve import _essential
+    from azlang.syntax import load, parse, print_program
+
+    found = parse(_FOUND)  # the demo's result for seed 1: dead code in every component
+    assert _essential(_FOUND, found) == _essential(_FOUND) != print_program(found)
+
+    stdlib = Path(__file__).resolve().parents[1] / "stdlib"
+    paths = sorted(stdlib.glob("*.az"))
+    assert paths
+    for path in paths:
+        program = load(path)
+        text = print_program(program)
+        assert _essential(text, program) == _essential(text)

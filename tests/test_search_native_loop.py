@@ -116,6 +116,20 @@ def test_all_mutations_random_ops_fec_budget_identical(fec, budget):
     assert max(s[1] for s in sizes) >= 2
 
 
+def test_immigrants_replace_slots_and_their_live_programs():
+    """Programs written from Python (immigrants) replace a slot's program and drop its probe records and its
+    kept live program; the immigrants get the best fitness so that they are chosen as parents right away."""
+    py, nat = run_both(rich(), 10)
+    assert_same(py, nat)
+    donors = list(py.state.programs)[::-1][:25]
+    for isl in (py, nat):
+        isl.immigrate([(2.0, bc) for bc in donors])
+        with np.errstate(all="ignore"):
+            for _ in range(15):
+                isl.sweep()
+    assert_same(py, nat)
+
+
 def test_unbounded_insertion_grows_native_capacity():
     cfg = rich(**{"evolution.mutations": ("insert_instruction",) * 3 + ("alter_param",), "evolution.mutate_prob": 1.0})
     py, nat = run_both(cfg, 12)

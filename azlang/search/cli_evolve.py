@@ -79,7 +79,7 @@ def _print_result(result) -> None:
     if result.text:
         out.print("algorithm found:")
         out.print(result.text, markup=False, highlight=False)
-        essential = _essential(result.text)
+        essential = _essential(result.text, result.program)
         if essential and essential != result.text:
             out.print("after dead-code removal (azc opt --dce):")
             out.print(essential, markup=False, highlight=False)
@@ -89,12 +89,13 @@ def _print_result(result) -> None:
             out.print(f"checkpointed; resume with: azc evolve --resume {result.run_dir}", soft_wrap=True)
 
 
-def _essential(text: str) -> str | None:
-    """The found program without the lines that cannot influence a prediction."""
+def _essential(text: str, program=None) -> str | None:
+    """The found program without the lines that cannot influence a prediction (from the result's program
+    when it has one: the text is its printout, and reparsing it would build the parser just for this)."""
     from azlang.passes import run_pipeline
     from azlang.syntax import parse, print_program
 
-    program, _ = run_pipeline(parse(text, "<found>"), ["dce"])
+    program, _ = run_pipeline(program if program is not None else parse(text, "<found>"), ["dce"])
     return print_program(program)
 
 

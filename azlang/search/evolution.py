@@ -13,6 +13,7 @@ its own batch, and in the order of random draws; with B = 1 it is exact mode.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 
 from azlang.ir.bytecode import Bytecode
@@ -198,5 +199,5 @@ def population_stats(fitnesses: list[float]) -> tuple[float, float, float]:
     if n == 0:
         return 0.0, 0.0, 0.0
     mean = sum(fitnesses) / n
-    sq = sum(f * f for f in fitnesses) / n
+    sq = sum(map(operator.mul, fitnesses, fitnesses)) / n  # the same products added in the same order
     return mean, math.sqrt(max(0.0, sq - mean * mean)), max(fitnesses)

@@ -34,6 +34,8 @@ class Population:
             ctx.array(name, np.zeros(n_tasks, dtype=np.int64))
         for name in ("CH_SIZES", "LV_SIZES", "LP_SIZES", "BEST_SIZES"):
             ctx.array(name, np.zeros(3, dtype=np.int64))
+        ctx.array("PL_SIZES", np.zeros((P, 3), dtype=np.int64))
+        self.live_ok = ctx.array("PL_OK", np.zeros(P, dtype=np.int64))
         self.code = np.zeros((P, 0, 4), dtype=np.int32)
         self.data = np.zeros((P, 0, 3))
         self.resize(cap)
@@ -48,6 +50,10 @@ class Population:
         code, data = np.zeros((self.P, cap, 4), dtype=np.int32), np.zeros((self.P, cap, 3))
         code[:, :old], data[:, :old] = self.code, self.data
         self.code, self.data = self.ctx.array("POP_CODE", code), self.ctx.array("POP_DATA", data)
+        # slots' live programs: rows move with cap, so they are simply recomputed on next use
+        self.ctx.array("PL_CODE", np.zeros((self.P, cap, 4), dtype=np.int32))
+        self.ctx.array("PL_DATA", np.zeros((self.P, cap, 3)))
+        self.live_ok[:] = 0
         for prefix in ("CH", "LV", "LP", "BEST"):  # one row more: TRADE inserts before it deletes
             self._grow(f"{prefix}_CODE", (cap + 1, 4), np.int32)
             self._grow(f"{prefix}_DATA", (cap + 1, 3), np.float64)
@@ -72,6 +78,7 @@ class Population:
             self.resize(max(2 * self.cap, n + 1))
         self.code[i, :n], self.data[i, :n], self.sizes[i] = code, data, bc.sizes
         self.ctx.keep["PVALID"][i] = 0  # no probe record for it yet
+        self.live_ok[i] = 0  # nor its live program
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], n)
 
     def best(self) -> Bytecode:

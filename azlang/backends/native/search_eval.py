@@ -30,6 +30,9 @@ class Slot:
         self.part = f.gep(f.cxp("PPART"), f.mul(i, nt), I64)
         self.steps = f.gep(f.cxp("PSTEPS"), f.mul(i, nt), I64)
         self.valid = f.gep(f.cxp("PVALID"), f.mul(i, nt), I64)
+        # the slot's live program (dead code removed), valid when PL_OK[i]: rows laid out like the program's
+        self.live = (f.gep(f.cxp("PL_CODE"), f.mul(f.mul(i, cap), 4), I32),
+                     f.gep(f.cxp("PL_DATA"), f.mul(f.mul(i, cap), 3), F64), f.gep(f.cxp("PL_SIZES"), f.mul(i, 3), I64))
 
 
 def copy(f: Fn, dst, src, n, ty) -> None:

@@ -6,6 +6,7 @@ tournament (T draws of below(P), first drawn wins ties) -> Mutate -> train budge
 miss -> insert; hurdles after the first k tasks -> the child replaces the slot at the cursor. Evaluation
 runs on the program with dead code removed (search_dce), and when that live program equals the parent's,
 the parent's recorded probe keys are reused: a probe is deterministic, so its result would be the same.
+Each slot keeps its program's live version (written with the child), so a parent is not dce'd again.
 Tasks are evaluated in search_eval.
 """
 
@@ -66,9 +67,11 @@ def _evaluate(lib: Lib) -> None:
     f.call(lib.dce, *child(f), *live(f))
     same = f.var(ir.Constant(I1, 0))
     with f.if_(b.and_(has_parent, f.flag(f.cx("FEC")))):
-        ps = Slot(f, parent)
-        f.call(lib.dce, ps.code, ps.data, ps.sizes, *live(f, "LP"))
-        same.set(f.call(lib.same_program, *live(f), *live(f, "LP")))
+        ps, ok = Slot(f, parent), f.cxp("PL_OK")
+        with f.if_(f.eq(f.ld(ok, parent), 0)):  # written from Python since (or resized): dce it once here
+            f.call(lib.dce, ps.code, ps.data, ps.sizes, *ps.live)
+            f.st(ok, parent, c64(1))
+        same.set(f.call(lib.same_program, *live(f), *ps.live))
     nt, valid, fits = f.cx("NT"), f.cxp("CH_VALID"), f.cxp("TASKFITS")
     with f.loop(nt) as t:
         f.st(valid, t, c64(0))
@@ -98,6 +101,9 @@ def _write_child(lib: Lib) -> None:
     cur = f.cx("CURSOR")
     s = Slot(f, cur)
     total = copy_program(f, s.code, s.data, s.sizes, *child(f))
+    with f.if_(f.flag(f.cx("FEC"))):  # kept for its use as a parent (only FEC compares live programs)
+        copy_program(f, *s.live, *live(f))  # evaluate left the child's live program in LV
+        f.st(f.cxp("PL_OK"), cur, c64(1))
     f.st(f.cxp("FIT"), cur, fit, F64)
     nt = f.cx("NT")
     for dst, name in ((s.part, "CH_PART"), (s.steps, "CH_STEPS"), (s.valid, "CH_VALID")):
