@@ -216,3 +216,14 @@ def test_sweep_cli(tmp_path):
     assert bad.exit_code == 1 and "section.key=VALUE" in bad.output
     bad = runner.invoke(app, ["sweep", "examples/demo.toml", "-d", str(tmp_path / "u"), "--set", "evolution.nope=3"])
     assert bad.exit_code == 1 and "nope" in bad.output and "Traceback" not in bad.output
+
+
+def test_sweep_refuses_several_island_groups(tmp_path):
+    """A sweep runs one island per repeat: a config with several [[islands]] groups would lose all but the first."""
+    from azlang.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"4 \[\[islands\]\] entries"):
+        run_sweep("examples/paper/fig5_two_layer_net.toml", tmp_path / "f5", 1, [1], jobs=1)
+    assert not (tmp_path / "f5").exists()
+    result = CliRunner().invoke(app, ["sweep", "examples/paper/fig5_two_layer_net.toml", "-d", str(tmp_path / "f5")])
+    assert result.exit_code == 1 and "fig5_one_process.toml" in result.output and "Traceback" not in result.output
