@@ -216,3 +216,42 @@ def test_sweep_cli(tmp_path):
     assert bad.exit_code == 1 and "section.key=VALUE" in bad.output
     bad = runner.invoke(app, ["sweep", "examples/demo.toml", "-d", str(tmp_path / "u"), "--set", "evolution.nope=3"])
     assert bad.exit_code == 1 and "nope" in bad.output and "Traceback" not in bad.output
+
+
+def test_sweep_refuses_several_island_groups(tmp_path):
+    """A sweep runs one island per repeat: a config with several [[islands]] groups would lose all but the first."""
+    from azlang.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"4 \[\[islands\]\] entries"):
+        run_sweep("examples/paper/fig5_two_layer_net.toml", tmp_path / "f5", 1, [1], jobs=1)
+    assert not (tmp_path / "f5").exists()
+    result = CliRunner().invoke(app, ["sweep", "examples/paper/fig5_two_layer_net.toml", "-d", str(tmp_path / "f5")])
+    assert result.exit_code == 1 and "fig5_one_process.toml" in result.output and "Traceback" not in result.output
+
+
+def test_plots_cap_the_legend_and_show_one_point_runs(tmp_path, monkeypatch):
+    """A sweep of many repeats gets a legend of LEGEND_MAX names and a count; a run with one progress line (a short
+    repeat) is drawn as a point in the evolution-against-random plot, not as an invisible zero-length line."""
+    pytest.importorskip("matplotlib")
+    from azlang.report import plots
+    from azlang.report.load import Curve, Run, Sweep
+
+    seen = {}
+
+    def keep(plt, fig, path):
+        seen[path.name] = [([t.get_text() for t in (ax.get_legend().get_texts() if ax.get_legend() else [])],
+                            [line.get_marker() for line in ax.get_lines()]) for ax in fig.axes]
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    one = Curve(steps=[10.0], seconds=[1.0], individuals=[100.0], best=[0.5], mean=[0.4])
+    runs = [Run(f"evo/{i}", tmp_path, {}, "evolution", one) for i in range(25)]
+    rnd = Run("rnd", tmp_path, {}, "random", Curve([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0],
+                                                   [0.1, 0.2, 0.3], [0.1, 0.1, 0.1]))
+    plots.write_plots([Sweep("evo", tmp_path, {}, runs, []), rnd], tmp_path)
+    legend, _ = seen["sweep_evo.png"][0]
+    assert legend[:plots.LEGEND_MAX] == [f"evo/{i}" for i in range(plots.LEGEND_MAX)]
+    assert f"... and {25 - plots.LEGEND_MAX} more" in legend and "evo/10" not in legend
+    legend, markers = seen["evolution_vs_random.png"][0]
+    assert legend == ["evolution", "random"] and markers.count("o") == 25 and markers.count("None") == 1

@@ -39,6 +39,7 @@ def write_plots(items: list[Run | Sweep], out_dir: Path) -> list[Path]:
     return written
 
 
+LEGEND_MAX = 10  # runs named in a legend; more are counted in one entry
 XLABEL = {"steps": "train steps", "seconds": "seconds", "individuals": "individuals evaluated"}
 
 
@@ -54,11 +55,14 @@ def _curves(plt, runs, x: str, path: Path, title: str | None = None, per_run: bo
         if not xs:
             continue
         key = run.name if per_run else group
-        label = key if key not in labelled else None
+        # a legend of 100 repeats would cover the plot: name the first LEGEND_MAX, count the rest
+        label = key if key not in labelled and keys.index(key) < LEGEND_MAX else None
         labelled.add(key)
         marker = "o" if len(xs) < 3 else None  # a short run may have one progress line: show it as a point
         ax.plot(xs, run.curve.best, color=colors[key], lw=1.5, drawstyle="steps-post", label=label, marker=marker)
         ax.plot(xs, run.curve.mean, color=colors[key], lw=0.8, ls="--")
+    if len(labelled) > LEGEND_MAX:
+        ax.plot([], [], color="none", label=f"... and {len(labelled) - LEGEND_MAX} more")
     if labelled:
         ax.plot([], [], color="gray", lw=1.5, label="solid: best")
         ax.plot([], [], color="gray", lw=0.8, ls="--", label="dashed: mean")
@@ -85,8 +89,9 @@ def _versus(plt, runs, path: Path) -> Path:
             if xs:
                 label = run.algorithm if run.algorithm not in seen else None
                 seen.add(run.algorithm)
+                marker = "o" if len(xs) < 3 else None  # one progress line (a short repeat) would draw nothing
                 ax.plot(xs, run.curve.best, color=colors.get(run.algorithm, "gray"), lw=1.2, label=label,
-                        drawstyle="steps-post")
+                        drawstyle="steps-post", marker=marker)
         _log_x(plt, ax)
         ax.set_xlabel(XLABEL[x])
         ax.grid(alpha=0.3)

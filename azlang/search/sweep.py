@@ -45,6 +45,13 @@ def plan(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: 
     if (sweep_dir / SWEEP).exists():
         return json.loads((sweep_dir / SWEEP).read_text())
     cfg = load_config(config) if isinstance(config, str | Path) else config
+    if len(cfg.islands) > 1:  # one island per repeat would silently keep only the first [[islands]] entry
+        raise ConfigError(
+            f"{cfg.source}: {len(cfg.islands)} [[islands]] entries, but a sweep runs one island per repeat and "
+            "would keep only the first",
+            hint="run all islands with `azc evolve -c CONFIG`, or sweep a config with one [[islands]] entry "
+                 "(e.g. examples/paper/fig5_one_process.toml)",
+        )
     cfg = override(cfg, {**(overrides or {}), "run.workers": 1})
     if seeds is None:
         base = cfg.run.random_seed or 1

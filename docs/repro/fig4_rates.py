@@ -1,0 +1,152 @@
+"""Figure 4 rates from azc sweep directories: random-search difficulty, evolution success rate, their ratio.
+
+Usage: python docs/repro/fig4_rates.py ROOT [-o table.json]   (ROOT/fig4/ and ROOT/fig4x/ hold the sweep
+directories that the commands in docs/reproduction.md make).
+Difficulty = evaluated / passed over all random-search repeats (the inverse of the fraction of random programs at
+least as good as the hand-written reference). Evolution's success rate = repeats with a passing program (at most
+one per repeat) / evaluations, counted two ways: `full` charges every repeat its whole budget, `to_first` charges
+a successful repeat only the evaluations up to its first passing program (restart-on-failure, stop-on-success).
+With no success the rate is given as the 95 % upper bound 3 / evaluations (rule of three).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+TYPES = ("linear_regressor", "linear_backprop", "affine_regressor", "affine_backprop")
+
+
+def poisson_ci(k: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval for a Poisson mean after k events, by bisection on the Poisson CDF."""
+    tail = (1 - level) / 2
+
+    def cdf(n: int, mu: float) -> float:
+        term = total = math.exp(-mu)
+        for i in range(1, n + 1):
+            term *= mu / i
+            total += term
+        return total
+
+    def solve(f, lo=0.0, hi=1000.0):
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+        return (lo + hi) / 2
+
+    lower = 0.0 if k == 0 else solve(lambda mu: 1 - cdf(k - 1, mu) < tail and 1 or -1)
+    upper = solve(lambda mu: cdf(k, mu) > tail and 1 or -1)
+    return lower, upper
+
+
+def _experiments(sweeps: list[Path]):
+    for sweep in sweeps:
+        for summary in sorted(sweep.glob("repeat_*/summary.json")):
+            yield from json.loads(summary.read_text())["experiments"]
+
+
+def random_rate(sweeps: list[Path]) -> dict:
+    ev = passed = 0
+    secs = 0.0
+    for exp in _experiments(sweeps):
+        ev += exp["counts"]["evaluated"]
+        passed += exp["counts"]["passed"]
+        secs += exp["seconds"]
+    return {"evaluated": ev, "passed": passed, "rate": passed / ev if passed else None,
+            "rate_upper95": (passed or 3) / ev if not passed else None, "seconds": round(secs, 1)}
+
+
+def evolution_rate(sweeps: list[Path]) -> dict:
+    repeats = successes = full = to_first = 0
+    secs = 0.0
+    budget = 0
+    for exp in _experiments(sweeps):
+        c = exp["counts"]
+        repeats += 1
+        full += c["evaluated"]
+        budget = max(budget, c["evaluated"])
+        secs += exp["seconds"]
+        if c["first_pass"] is not None:
+            successes += 1
+            to_first += c["first_pass"]["individual"] + 1
+        else:
+            to_first += c["evaluated"]
+    out = {"repeats": repeats, "budget": budget, "successes": successes, "evaluated": full,
+           "evaluated_to_first": to_first, "seconds": round(secs, 1)}
+    out["rate_full"] = successes / full if successes else None
+    out["rate_to_first"] = successes / to_first if successes else None
+    out["rate_upper95"] = 3 / full if not successes else None
+    return out
+
+
+def table(root: Path) -> dict:
+    """Rows per task type and evolution budget; every sweep under ROOT/*/ named after its type is pooled:
+    evolution fig4_<type> and evo<budget>_<type>, random search fig4_<type>_random and rs<budget>_<type>."""
+    rows = {}
+    for t in TYPES:
+        rs = [d for d in root.glob("*/*") if d.name in (f"fig4_{t}_random", f"rs100k_{t}")]
+        evo = [d for d in root.glob("*/*") if d.name in (f"fig4_{t}", f"evo100k_{t}")]
+        evo10k = [d for d in root.glob("*/*") if d.name == f"evo10k_{t}"]
+        if not rs:
+            continue
+        r = random_rate(rs)
+        for label, dirs in (("100k", evo), ("10k", evo10k)):
+            if not dirs:
+                continue
+            e = evolution_rate(dirs)
+            row = {"random": r, "evolution": e, "random_dirs": sorted(str(d.relative_to(root)) for d in rs),
+                   "evolution_dirs": sorted(str(d.relative_to(root)) for d in dirs)}
+            if r["rate"] and e["rate_full"]:
+                row["ratio_full"] = e["rate_full"] / r["rate"]
+                row["ratio_to_first"] = e["rate_to_first"] / r["rate"]
+            elif e["rate_full"]:  # no random success: the ratio is at least this (95 %)
+                row["ratio_full_lower95"] = e["rate_full"] / r["rate_upper95"]
+                row["ratio_to_first_lower95"] = e["rate_to_first"] / r["rate_upper95"]
+            rows[f"{t} (evolution budget {label})"] = row
+    return rows
+
+
+def _sci(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2g}"
+
+
+def markdown(rows: dict) -> str:
+    """The table of docs/reproduction.md: one line per task type and evolution budget."""
+    out = [("| task type (evolution budget per repeat) | random search: passed / evaluated | difficulty "
+           "(1 / RS rate) [95 %] | evolution: successful repeats / repeats | evolution rate, full budget [95 %] | "
+           "evolution rate, to first success | ratio evolution / RS: full (to first); [95 %, both ends] |"), "|---|---|---|---|---|---|---|"]
+    for name, row in rows.items():
+        r, e = row["random"], row["evolution"]
+        r_lo, r_hi = (x / r["evaluated"] for x in poisson_ci(r["passed"]))
+        e_lo, e_hi = (x / e["evaluated"] for x in poisson_ci(e["successes"]))
+        diff = (f"{1 / r['rate']:.2g} [{1 / r_hi:.2g}, {1 / r_lo:.2g}]" if r["rate"]
+                else f"> {1 / r['rate_upper95']:.2g}")
+        e_full = (f"{_sci(e['rate_full'])} [{e_lo:.2g}, {e_hi:.2g}]" if e["successes"]
+                  else f"< {_sci(e['rate_upper95'])}")
+        e_first = _sci(e["rate_to_first"]) if e["successes"] else "-"
+        if "ratio_full" in row:
+            ratio = (f"{row['ratio_full']:.2g} ({row['ratio_to_first']:.2g}); "
+                     f"[{e_lo / r_hi:.2g}, {e_hi / r_lo:.2g}]")
+        elif "ratio_full_lower95" in row:
+            ratio = f"> {row['ratio_full_lower95']:.2g} (> {row['ratio_to_first_lower95']:.2g})"
+        else:
+            ratio = "not measurable (no success either way)"
+        out.append(f"| {name} | {r['passed']} / {r['evaluated']:,} | {diff} | {e['successes']} / {e['repeats']} "
+                   f"({e['evaluated']:,} evaluated) | {e_full} | {e_first} | {ratio} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    out = None
+    if "-o" in args:
+        i = args.index("-o")
+        out = args[i + 1]
+        args = args[:i] + args[i + 2:]
+    result = table(Path(args[0]))
+    text = json.dumps(result, indent=1)
+    print(markdown(result))
+    if out:
+        Path(out).write_text(text + "\n")
