@@ -30,7 +30,7 @@ def _random(ins, kind, values) -> str:
     fn = "uniform" if ins.opdef.data_fields == ("low", "high") else "gaussian"
     if kind == "s":
         return f"self.rng.{fn}({values[0]}, {values[1]})"
-    return f"self.rng.{fn}_array({values[0]}, {values[1]}, {SHAPES[kind]})"
+    return f"_{fn}_array(self.rng, {values[0]}, {values[1]}, {SHAPES[kind]})"
 
 
 TARGET = Target(
@@ -43,7 +43,7 @@ TARGET = Target(
     index_set=lambda dst, idx, value: f"{dst}[{', '.join(idx)}] = {value}",
     random=_random,
     const=lambda v: v,
-    runtime=("runtime_numpy",),
+    runtime=("runtime_numpy", "runtime_py"),
 )
 
 HEADER = '''"""{title}

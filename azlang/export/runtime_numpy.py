@@ -1,7 +1,8 @@
 """Export stage: the helpers a NumPy export copies into its module (only those it uses), mirroring the reference
 semantics of azlang/backends/semantics.py and azlang/rng.py operation for operation, so results are bit-identical.
 
-Each top-level definition here is self-contained apart from `math`, `numpy as np` and other helpers of this file;
+Each top-level definition here is self-contained apart from `math`, `numpy as np`, other helpers of this file
+and runtime_py.py's (the random stream and the epoch orders, shared with the torch and JAX exports);
 codegen copies the source text of the ones a program needs (tests check them against the interpreter).
 """
 
@@ -123,53 +124,12 @@ def _index(F, fraction):
     return int(np.float32(F) * np.float32(fraction))
 
 
-class SplitMix64:
-    """azlang's random stream (azlang/rng.py): SplitMix64 with fixed float conversions and a Box-Muller
-    Gaussian, so a model fitted here with `seed` draws exactly what `azc run --seed` draws."""
-
-    def __init__(self, seed):
-        self.state = int(seed) & 0xFFFFFFFFFFFFFFFF
-
-    def next_u64(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def uniform(self, low, high):
-        """low when low >= high (drawing nothing), else low + (high - low) * u with u in (0, 1)."""
-        if not low < high:
-            return low
-        return low + (high - low) * (((self.next_u64() >> 11) + 0.5) * 2.0**-53)
-
-    def gaussian(self, mean, sd):
-        u1 = ((self.next_u64() >> 11) + 0.5) * 2.0**-53
-        u2 = (self.next_u64() >> 11) * 2.0**-53
-        return mean + sd * (math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2))
-
-    def uniform_array(self, low, high, shape):
-        n = int(np.prod(shape))
-        return np.array([self.uniform(low, high) for _ in range(n)], dtype=np.float64).reshape(shape)
-
-    def gaussian_array(self, mean, sd, shape):
-        n = int(np.prod(shape))
-        return np.array([self.gaussian(mean, sd) for _ in range(n)], dtype=np.float64).reshape(shape)
-
-    def shuffle(self, items):
-        """Fisher-Yates: for i = n-1 .. 1 swap item i with item (next * (i + 1)) >> 64."""
-        out = list(items)
-        for i in range(len(out) - 1, 0, -1):
-            j = (self.next_u64() * (i + 1)) >> 64
-            out[i], out[j] = out[j], out[i]
-        return out
+def _uniform_array(rng, low, high, shape):
+    """Element by element in row-major order, as azlang fills vectors and matrices (rng: runtime_py's SplitMix64)."""
+    n = int(np.prod(shape))
+    return np.array([rng.uniform(low, high) for _ in range(n)], dtype=np.float64).reshape(shape)
 
 
-def _epoch_orders(n, epochs, data_seed):
-    """Example order of each epoch: the stored order first, then each epoch a shuffle of the previous one
-    (seeded like azlang's tasks, so `data_seed` = the task's data seed reproduces an `azc run`)."""
-    rng = SplitMix64((data_seed + 3274582109) % 2**32)
-    orders = [list(range(n))]
-    for _ in range(1, epochs):
-        orders.append(rng.shuffle(orders[-1]))
-    return orders
+def _gaussian_array(rng, mean, sd, shape):
+    n = int(np.prod(shape))
+    return np.array([rng.gaussian(mean, sd) for _ in range(n)], dtype=np.float64).reshape(shape)

@@ -1,4 +1,4 @@
-"""Export stage: pure-Python helpers the torch and JAX exports copy in: azlang's random stream (SplitMix64,
+"""Export stage: pure-Python helpers every export copies in (NumPy, torch, JAX): azlang's random stream (SplitMix64,
 azlang/rng.py) and the epoch orders of its tasks, so fits draw and visit examples exactly as azlang does."""
 
 import math
