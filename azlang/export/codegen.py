@@ -149,3 +149,34 @@ def class_name_of(stem: str) -> str:
     parts = re.split(r"[^A-Za-z0-9]+", stem)
     name = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Algorithm"
     return name if name[0].isalpha() else "Algorithm" + name
+
+
+# The class templates the targets share: the constructor (params, seed, classification), and for the
+# object-style targets (numpy, torch) the memory reset and the three component methods.
+CLASS_HEAD = '''
+
+class {name}:
+{doc}
+
+    REGISTERS = {registers!r}
+
+    def __init__(self, {init_args}seed=0, classification=False):
+        {init_body}self.seed = seed  # seeds the random stream (SplitMix64, as `azc run --seed`)
+        self.classification = classification  # training sees sigmoid(s1) in s1, as azlang's accuracy tasks
+'''
+
+OBJECT_STEPS = '''
+    def _reset(self, F):
+        self.F = F
+        self.rng = SplitMix64(self.seed)
+{reset}
+
+    def setup(self):
+{setup}
+
+    def predict_step(self):
+{predict}
+
+    def learn_step(self):
+{learn}
+'''

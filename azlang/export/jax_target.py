@@ -3,7 +3,7 @@ training as one `lax.scan` per epoch (jit-compiled), `fit_batch` over many tasks
 
 from __future__ import annotations
 
-from azlang.export.codegen import Target, index_expr, value_expr
+from azlang.export.codegen import CLASS_HEAD, Target, index_expr, value_expr
 
 FNS = {5: "jnp.abs", 7: "jnp.sin", 8: "jnp.cos", 9: "jnp.tan", 10: "jnp.arcsin", 11: "jnp.arccos",
        12: "jnp.arctan", 13: "jnp.exp", 14: "jnp.log", 22: "jnp.abs", 38: "jnp.abs"}
@@ -74,17 +74,7 @@ import numpy as np  # only to round constants to float32 as azlang does (JAX dep
 jax.config.update("jax_enable_x64", True)
 '''
 
-CLASS = '''
-
-class {name}:
-{doc}
-
-    REGISTERS = {registers!r}
-
-    def __init__(self, {init_args}seed=0, classification=False):
-        {init_body}self.seed = seed  # seeds the random stream (SplitMix64, as `azc run --seed`)
-        self.classification = classification  # training sees sigmoid(s1) in s1, as azlang's accuracy tasks
-
+CLASS = CLASS_HEAD + '''
     def init_memory(self, F, seed=None):
         """Zeroed memory for F features; `rng` is the random stream's state."""
         self.F = F

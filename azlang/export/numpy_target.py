@@ -3,7 +3,7 @@ matrices as float64 arrays with reductions added in index order, so predictions 
 
 from __future__ import annotations
 
-from azlang.export.codegen import Target, index_expr, value_expr
+from azlang.export.codegen import CLASS_HEAD, OBJECT_STEPS, Target, index_expr, value_expr
 
 SCALAR_FNS = {5: "abs", 7: "_sin", 8: "_cos", 9: "_tan", 10: "_arcsin", 11: "_arccos", 12: "_arctan", 13: "_exp",
               14: "_log"}
@@ -60,31 +60,7 @@ import math
 import numpy as np
 '''
 
-CLASS = '''
-
-class {name}:
-{doc}
-
-    REGISTERS = {registers!r}
-
-    def __init__(self, {init_args}seed=0, classification=False):
-        {init_body}self.seed = seed  # seeds the random stream (SplitMix64, as `azc run --seed`)
-        self.classification = classification  # training sees sigmoid(s1) in s1, as azlang's accuracy tasks
-
-    def _reset(self, F):
-        self.F = F
-        self.rng = SplitMix64(self.seed)
-{reset}
-
-    def setup(self):
-{setup}
-
-    def predict_step(self):
-{predict}
-
-    def learn_step(self):
-{learn}
-
+CLASS = CLASS_HEAD + OBJECT_STEPS + '''
     def fit(self, X, y, epochs=1, data_seed=0, eval_set=None):
         """Setup once on zeroed memory, then Predict and Learn per example (epoch 0 in the given order, each
         later epoch a seeded shuffle of the previous). eval_set: features predicted after every epoch, as

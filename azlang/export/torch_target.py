@@ -3,7 +3,7 @@ with azlang within float tolerance, not bit for bit), azlang's random stream for
 
 from __future__ import annotations
 
-from azlang.export.codegen import Target, index_expr, value_expr
+from azlang.export.codegen import CLASS_HEAD, OBJECT_STEPS, Target, index_expr, value_expr
 
 FNS = {5: "torch.abs", 7: "torch.sin", 8: "torch.cos", 9: "torch.tan", 10: "torch.asin", 11: "torch.acos",
        12: "torch.atan", 13: "torch.exp", 14: "torch.log", 22: "torch.abs", 38: "torch.abs"}
@@ -62,31 +62,7 @@ import math
 import torch
 '''
 
-CLASS = '''
-
-class {name}:
-{doc}
-
-    REGISTERS = {registers!r}
-
-    def __init__(self, {init_args}seed=0, classification=False):
-        {init_body}self.seed = seed  # seeds the random stream (SplitMix64, as `azc run --seed`)
-        self.classification = classification  # training sees sigmoid(s1) in s1, as azlang's accuracy tasks
-
-    def _reset(self, F):
-        self.F = F
-        self.rng = SplitMix64(self.seed)
-{reset}
-
-    def setup(self):
-{setup}
-
-    def predict_step(self):
-{predict}
-
-    def learn_step(self):
-{learn}
-
+CLASS = CLASS_HEAD + OBJECT_STEPS + '''
     @torch.no_grad()
     def fit(self, X, y, epochs=1, data_seed=0, eval_set=None):
         """Setup once on zeroed memory, then Predict and Learn per example (epoch 0 in the given order, each
