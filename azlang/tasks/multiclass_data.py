@@ -13,17 +13,7 @@ from azlang.rng import Rng, hash_mix
 from azlang.tasks import cache, download
 from azlang.tasks import datasets as ds
 from azlang.tasks.multiclass import MULTICLASS, N_CLASSES, MulticlassTask
-from azlang.tasks.projected import (
-    DEFAULT_F,
-    PER_CLASS,
-    QUANTUM,
-    SPLIT_SALT,
-    _project,
-    _take,
-    column_stats,
-    projection_matrix,
-    stratified_split,
-)
+from azlang.tasks.projected import DEFAULT_F, PER_CLASS, SPLIT_SALT, project_split, stratified_split
 from azlang.tasks.spec import TaskSpec
 from azlang.tasks.task import Task
 
@@ -49,15 +39,7 @@ def multiclass_arrays(data: ds.ImageData, F: int, data_seed: int, n_train: int |
         vx_raw, vy = data.test_x, data.test_y.astype(np.float64)
     else:
         vx_raw, vy = data.train_x[rows[valid]], labels[valid]
-    n_train = _take(n_train, len(train), "N", "training")
-    n_valid = _take(n_valid, len(vy), "V", "test" if test else "validation")
-    D = data.train_x.shape[1]
-    R = projection_matrix(D, F, data_seed) if F < D else None
-    tx = _project(data.train_x[rows[train]], R)
-    mean, std = column_stats(tx, QUANTUM if R is not None else 1.0)
-    vx = _project(vx_raw[:n_valid], R)
-    return {"train_x": (tx[:n_train] - mean) / std, "train_y": labels[train][:n_train],
-            "valid_x": (vx - mean) / std, "valid_y": vy[:n_valid]}
+    return project_split(data, rows[train], labels[train], vx_raw, vy, F, data_seed, n_train, n_valid, test)
 
 
 def build_multiclass(spec: TaskSpec, data_dir: str | None) -> list[Task]:

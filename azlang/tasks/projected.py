@@ -151,14 +151,21 @@ def projected_arrays(data: ds.ImageData, pair: tuple[int, int], F: int, data_see
         vx_raw, vy = data.test_x[vrows], (data.test_y[vrows] == pair[0]).astype(np.float64)
     else:
         vx_raw, vy = data.train_x[rows[valid]], labels[valid]
-    n_train = _take(n_train, len(train), "N", "training")
+    return project_split(data, rows[train], labels[train], vx_raw, vy, F, data_seed, n_train, n_valid, test)
+
+
+def project_split(data, train_rows: np.ndarray, train_y: np.ndarray, vx_raw: np.ndarray, vy: np.ndarray, F: int,
+                  data_seed: int, n_train: int | None, n_valid: int | None, test: bool) -> dict[str, np.ndarray]:
+    """The common tail of every projected task (binary and 10-class): take N and V, project the training
+    pixels to F with the data seed's matrix, and standardise both splits by the training columns' stats."""
+    n_train = _take(n_train, len(train_rows), "N", "training")
     n_valid = _take(n_valid, len(vy), "V", "test" if test else "validation")
     D = data.train_x.shape[1]
     R = projection_matrix(D, F, data_seed) if F < D else None
-    tx = _project(data.train_x[rows[train]], R)
+    tx = _project(data.train_x[train_rows], R)
     mean, std = column_stats(tx, QUANTUM if R is not None else 1.0)
     vx = _project(vx_raw[:n_valid], R)
-    return {"train_x": (tx[:n_train] - mean) / std, "train_y": labels[train][:n_train],
+    return {"train_x": (tx[:n_train] - mean) / std, "train_y": train_y[:n_train],
             "valid_x": (vx - mean) / std, "valid_y": vy[:n_valid]}
 
 
