@@ -96,9 +96,12 @@ def test_watch_native_equals_python(tmp_path, algorithm):
     if not native_available():
         pytest.skip("native backend unavailable")
     counts = {}
+    # random search has its own stream (docs/semantics.md, section 5.2); with seed 4 its tasks put every random
+    # program below the threshold, so it takes seed 5, where some pass
+    seed = 4 if algorithm == "evolution" else 5
     for loop in ("native", "python"):
         r = run_experiment("examples/demo.toml", tmp_path / loop, overrides={
-            **SMALL, "run.random_seed": 4, "evolution.loop": loop, "evolution.algorithm": algorithm,
+            **SMALL, "run.random_seed": seed, "evolution.loop": loop, "evolution.algorithm": algorithm,
             "acceptance.threshold": 0.33})
         counts[loop] = r.experiments[0].counts
     assert counts["native"] == counts["python"]

@@ -35,7 +35,7 @@ from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
-from azlang.search.seeds import load_seeds, resolve_seed
+from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
 
@@ -58,7 +58,8 @@ def run_experiment(
     try:
         if rundir:
             rundir.create(cfg)
-        return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+        state = RunState(seed, experiment_rng(seed, cfg.evolution.algorithm))  # random search: its own stream
+        return Driver(cfg, rundir, state, progress, executor).run()
     finally:
         if rundir:
             rundir.release()
