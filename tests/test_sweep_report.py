@@ -258,3 +258,56 @@ def test_plots_cap_the_legend_and_show_one_point_runs(tmp_path, monkeypatch):
     assert f"... and {25 - plots.LEGEND_MAX} more" in legend and "evo/10" not in legend
     legend, markers = seen["evolution_vs_random.png"][0]
     assert legend == ["evolution", "random"] and markers.count("o") == 25 and markers.count("None") == 1
+
+
+def test_report_curves_of_random_search_are_best_so_far_and_end_at_the_stop(tmp_path, monkeypatch):
+    """Random search's population is a window of its latest programs: `azc report` plots the best found so far
+    (monotone, ending at the run's search fitness, its best ever), and every curve ends where the run stopped."""
+    pytest.importorskip("matplotlib")
+    from azlang.report import plots
+
+    # sweeps of 50; counted lines at 50, 150, ..., 950: the stop at 1000 is not on one
+    over = {**SMALL, "run.random_seed": 5, "evolution.population": 50, "run.progress_every": 60}
+    evo = run_experiment("examples/demo.toml", tmp_path / "evo", overrides=over)
+    rnd = run_experiment("examples/demo.toml", tmp_path / "rnd", overrides={**over, "evolution.algorithm": "random"})
+    seen = {}
+
+    def keep(plt, fig, path):
+        seen[path.name] = [[(list(line.get_xdata()), list(line.get_ydata())) for line in ax.get_lines()
+                            if len(line.get_xdata())] for ax in fig.axes]
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(plots, "_save", keep)
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "evo"), str(tmp_path / "rnd"), "-o", str(tmp_path / "png")])
+    assert res.exit_code == 0, res.output
+    by_individuals, by_steps = seen["evolution_vs_random.png"]  # lines in argument order: evolution, random
+    for (xs, ys), run in zip(by_individuals, (evo, rnd)):
+        assert xs[-1] == run.individuals == 1000  # the final point at the stop
+    for (xs, ys), run in zip(by_steps, (evo, rnd)):
+        assert xs[-1] == run.train_steps
+    rnd_best = by_individuals[1][1]
+    assert rnd_best == sorted(rnd_best) and rnd_best[-1] == rnd.search_fitness == rnd.experiments[0].search_fitness
+    windows = [json.loads(x)["best"] for x in (tmp_path / "rnd" / "progress.jsonl").read_text().splitlines()
+               if json.loads(x)["event"] == "progress"]
+    assert windows != sorted(windows)  # the windows' bests alone would not be monotone: the test can fail
+    steps_lines = seen["fitness_vs_steps.png"][0]  # best and mean per run: random's best is the 3rd line
+    assert steps_lines[2][1] == rnd_best
+
+
+def test_report_reads_old_random_search_progress_as_running_maximum(tmp_path):
+    """Progress lines written before they carried best_ever: the running maximum of the windows' bests, per
+    experiment."""
+    from azlang.report.load import read_curve
+
+    lines = [{"event": "progress", "train_steps": s, "time": s, "individuals": s, "best": b, "mean": 0.0}
+             for s, b in ((1, 0.3), (2, 0.5), (3, 0.4))]
+    lines += [{"event": "experiment", "train_steps": 3, "individuals": 3},
+              {"event": "progress", "train_steps": 1, "time": 4, "individuals": 1, "best": 0.2, "mean": 0.0},
+              {"event": "progress", "train_steps": 1, "time": 5, "individuals": 1, "best": 0.1, "mean": 0.0,
+               "final": True}]
+    path = tmp_path / "progress.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert read_curve(path, "random").best == [0.3, 0.5, 0.5, 0.2]  # the equal last two points give one
+    assert read_curve(path, "evolution").best == [0.3, 0.5, 0.4, 0.1]
+    assert read_curve(path, "random").steps == [1, 2, 3, 4]
