@@ -33,7 +33,8 @@ def test_two_repeats_equal_two_separate_runs(tmp_path):
         for e in a["experiments"] + b["experiments"]:
             e.pop("seconds")
         assert a == json.loads(json.dumps(b)) or json.loads(json.dumps(a)) == b
-    again = run_sweep("examples/demo.toml", tmp_path / "sweep", 2, [11, 12])  # resumable: nothing left to do
+    # resumable: nothing left to do (the same config and overrides: another config is refused, issue 13)
+    again = run_sweep("examples/demo.toml", tmp_path / "sweep", 2, [11, 12], overrides=SMALL)
     assert [o["status"] for o in again["outcomes"]] == ["done", "done"]
 
 
@@ -149,7 +150,7 @@ def test_sweep_resumes_a_repeat(tmp_path):
     run_sweep("examples/demo.toml", tmp_path / "s", 2, [3, 4], jobs=1, overrides=SMALL)
     first = json.loads((tmp_path / "s" / "repeat_001" / "summary.json").read_text())
     (tmp_path / "s" / "repeat_001" / "summary.json").unlink()
-    again = run_sweep("examples/demo.toml", tmp_path / "s", 2, [3, 4], jobs=1)
+    again = run_sweep("examples/demo.toml", tmp_path / "s", 2, [3, 4], jobs=1, overrides=SMALL)  # as planned
     assert [o["status"] for o in again["outcomes"]] == ["done", "resumed"]
     second = json.loads((tmp_path / "s" / "repeat_001" / "summary.json").read_text())
     assert second["select_fitness"] == first["select_fitness"] and second["text"] == first["text"]
@@ -311,3 +312,41 @@ def test_report_reads_old_random_search_progress_as_running_maximum(tmp_path):
     assert read_curve(path, "random").best == [0.3, 0.5, 0.5, 0.2]  # the equal last two points give one
     assert read_curve(path, "evolution").best == [0.3, 0.5, 0.4, 0.1]
     assert read_curve(path, "random").steps == [1, 2, 3, 4]
+
+
+def test_sweep_rerun_with_more_repeats_extends_the_plan_and_refuses_another(tmp_path):
+    """Rerunning `azc sweep` into its directory: more repeats are added (the planned ones kept), no --repeats
+    resumes the plan, and another config, base seed or a plan that is not extended is refused (exit 1)."""
+    runner = CliRunner()
+    d = tmp_path / "s"
+    sets = ["--set", "stop.max_individuals=200", "--set", "stop.max_experiments=1", "--set", "evolution.population=100",
+            "--jobs", "1"]
+    base = ["sweep", "examples/demo.toml", "-d", str(d), *sets]
+    res = runner.invoke(app, base + ["--repeats", "2", "--threshold", "0.2"])
+    assert res.exit_code == 0 and "2 of 2 repeats finished" in res.output, res.output
+    first = (d / "repeat_000" / "summary.json").read_text()
+    res = runner.invoke(app, base + ["--repeats", "4"])
+    assert res.exit_code == 0 and "4 of 4 repeats finished" in res.output, res.output
+    s = json.loads((d / "sweep_summary.json").read_text())
+    assert [o["status"] for o in s["outcomes"]] == ["done", "done", "ran", "ran"]
+    assert [r["seed"] for r in s["rows"]] == [1, 2, 3, 4] and s["success"][0]["threshold"] == 0.2  # kept
+    assert (d / "repeat_000" / "summary.json").read_text() == first
+    res = runner.invoke(app, base)  # no --repeats: the plan's four
+    assert res.exit_code == 0 and "4 of 4 repeats finished" in res.output, res.output
+    res = runner.invoke(app, base + ["--seeds", "1,2,3,4,9"])  # explicit seeds extending the plan
+    assert res.exit_code == 0 and "5 of 5 repeats finished" in res.output, res.output
+    res = runner.invoke(app, base + ["--repeats", "6"])  # more repeats: seeds after the plan's largest
+    assert res.exit_code == 0 and "6 of 6 repeats finished" in res.output, res.output
+    for extra, words in (
+        (["--repeats", "2"], ["planned with 6 repeats", "seeds 1,2,3,4,9,10", "asks for 2 repeats, seeds 1,2"]),
+        (["--seeds", "2,1,3,4,9,10,11"], ["do not extend"]),
+        (["--set", "run.random_seed=100"], ["another config", "run.random_seed: planned 0, now 100"]),
+        (["--set", "evolution.population=50"], ["evolution.population: planned 100, now 50"]),
+    ):
+        res = runner.invoke(app, base + extra)
+        assert res.exit_code == 1, (extra, res.output)
+        text = " ".join(res.output.split())  # rich may wrap a long error line
+        assert str(d.name) in text and "another --dir" in text and "Traceback" not in text, text
+        for w in words:
+            assert w in text, (w, text)
+    assert [r["seed"] for r in summarize(d)["rows"]] == [1, 2, 3, 4, 9, 10]  # refused commands changed nothing
