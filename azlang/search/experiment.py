@@ -30,12 +30,12 @@ from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
 from azlang.search.interrupt import CheckpointSchedule, StopRequested, poll, requested, stop_requests
-from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of
+from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of, state_report
 from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
-from azlang.search.seeds import load_seeds, resolve_seed
+from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
 
@@ -58,7 +58,8 @@ def run_experiment(
     try:
         if rundir:
             rundir.create(cfg)
-        return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+        state = RunState(seed, experiment_rng(seed, cfg.evolution.algorithm))  # random search: its own stream
+        return Driver(cfg, rundir, state, progress, executor).run()
     finally:
         if rundir:
             rundir.release()
@@ -147,7 +148,9 @@ class Driver:
                     if self.state.islands is None:
                         self._start_experiment()
                     states, reason = self._search()
-                    if reason == "interrupt":
+                    if reason != "interrupt":  # a stop for good: the curve ends where the search did
+                        self.tracker.final([state_report(s) for s in states])
+                    else:
                         self.state.islands = states
                         raise StopRequested(requested())
                     self._finish_experiment(states, reason)
