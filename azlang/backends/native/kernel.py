@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native import engine, lanes
+from azlang.backends.native import engine, lanes, lanes_simd
 from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, i64
 from azlang.backends.native.lowering import LOWER
@@ -28,8 +28,8 @@ def task_symbol(F: int, shape: MemoryShape) -> str:
     return f"azlang_kernel_{tag(F, shape)}"
 
 
-def lanes_symbol(F: int, shape: MemoryShape) -> str:
-    return f"azlang_lanes_{tag(F, shape)}"
+def lanes_symbol(F: int, shape: MemoryShape, soa: bool = True) -> str:
+    return f"azlang_lanes{'_soa' if soa else ''}_{tag(F, shape)}"
 
 
 def _interpreter(module: ir.Module, layout: Layout) -> ir.Function:
@@ -88,13 +88,16 @@ def build_module(F: int, shape: MemoryShape) -> ir.Module:
     interp = _interpreter(module, layout)
     Task(module, task_symbol(F, shape), layout, _component_runner(interp)).build()
     interpl = lanes.interpreter(module, layout, f"azlang_interp_lanes_{tag(F, shape)}")
-    lanes.Lanes(module, lanes_symbol(F, shape), layout, interp, interpl).build()
+    lanes.Lanes(module, lanes_symbol(F, shape, False), layout, interp, interpl).build()
+    interpg = lanes_simd.group_interpreter(module, layout, f"azlang_interp_groups_{tag(F, shape)}")
+    lanes_simd.LanesSoA(module, lanes_symbol(F, shape), layout, interp, interpg).build()
     return module
 
 
 def _addresses(F: int, shape: MemoryShape) -> dict[str, int]:
     key = f"kernel/{tag(F, shape)}"
-    return engine.load(key, lambda: build_module(F, shape), [task_symbol(F, shape), lanes_symbol(F, shape)])
+    return engine.load(key, lambda: build_module(F, shape),
+                       [task_symbol(F, shape), lanes_symbol(F, shape), lanes_symbol(F, shape, False)])
 
 
 def kernel_address(F: int, shape: MemoryShape) -> int:
@@ -102,6 +105,6 @@ def kernel_address(F: int, shape: MemoryShape) -> int:
     return _addresses(F, shape)[task_symbol(F, shape)]
 
 
-def lanes_address(F: int, shape: MemoryShape) -> int:
-    """Address of the lockstep function (lanes.py) of the same module."""
-    return _addresses(F, shape)[lanes_symbol(F, shape)]
+def lanes_address(F: int, shape: MemoryShape, soa: bool = True) -> int:
+    """Address of a lockstep function of the same module: lane groups (lanes_simd.py) or lane by lane (lanes.py)."""
+    return _addresses(F, shape)[lanes_symbol(F, shape, soa)]

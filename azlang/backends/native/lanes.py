@@ -38,8 +38,13 @@ INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
 
 
-def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
-    """Per instruction: decode once, then run the op's lowering on every active lane's memory."""
+def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None) -> ir.Function:
+    """Per instruction: decode once, then run the op's lowering on every active lane's memory.
+
+    `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
+    groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
+    """
+    make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
@@ -58,6 +63,8 @@ def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
     switch = b.switch(op, step)
     lib = declare_libm(module)
     for opdef in OPS[1:]:
+        if opdef.id not in lower:
+            continue  # the caller keeps this op out (lowering_simd.SOA_FALLBACK)
         block = fn.append_basic_block(f"op{opdef.id}")
         switch.add_case(ir.Constant(I32, opdef.id), block)
         b.position_at_end(block)
@@ -69,8 +76,8 @@ def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
         b.cbranch(b.icmp_signed("<", a, na), body, step)
         b.position_at_end(body)
         lane = b.load(b.gep(act, [a], source_etype=I64), typ=I64)
-        cx = Cx(b, layout, at(b, mem, b.mul(lane, stride)), scratch, rng, lib)
-        LOWER[opdef.id](cx, Operands(cx, opdef, out, in1, in2, lambda k, d=d: b.load(at(b, d, k), typ=F64)))
+        cx = make_cx(b, at(b, mem, b.mul(lane, stride)), scratch, rng, lib)
+        lower[opdef.id](cx, Operands(cx, opdef, out, in1, in2, lambda k, d=d: b.load(at(b, d, k), typ=F64)))
         a.add_incoming(b.add(a, ir.Constant(I64, 1)), b.block)
         b.branch(head)
     b.position_at_end(step)
@@ -132,8 +139,12 @@ class Lanes:
         b.store(b.add(old, c64(1)), p)
         return old
 
-    def features(self, m, x) -> None:
-        b, v0 = self.f.b, at(self.f.b, m, self.layout.v_off)
+    def el(self, lane, e: int):
+        """Address of element e (a double of the layout) of the lane's memory."""
+        return at(self.f.b, self.lane_mem(lane), e)
+
+    def features(self, lane, x) -> None:
+        b, v0 = self.f.b, self.el(lane, self.layout.v_off)
         for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
 
     def prefetch(self, row, q) -> None:
@@ -161,11 +172,7 @@ class Lanes:
 
     def build(self) -> ir.Function:
         f, b = self.f, self.f.b
-        memset = f.module.declare_intrinsic("llvm.memset", [PTR, I64])
-        rstride = self.a("RNG_STRIDE")
         with f.loop(self.n) as lane:
-            m = self.lane_mem(lane)
-            b.call(memset, [m, ir.Constant(ir.IntType(8), 0), c64(self.layout.size * 8), ir.Constant(I1, 0)])
             for k in range(abi.STAT_SLOTS):
                 b.store(c64(0), self.stat(lane, k))
             f.st(self.best, lane, cf(0.0), F64)
@@ -173,23 +180,25 @@ class Lanes:
             task_row = f.gep(self.tasks, f.mul(f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
             for k in range(ROW_SLOTS):
                 f.st(self.row(lane), k, f.ld(task_row, k))
-        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
-            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
-            with drawing, f.loop(self.n) as lane:
-                b.call(self.interp1, [self.code, self.data, self.ns, self.lane_mem(lane), self.scratch,
-                                      f.gep(self.rng, f.mul(lane, rstride), I64)])
-            with plain:
-                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
-                                      self.scratch, self.rng])
+        self.setup()
         row0 = self.row(c64(0))
-        n_train = f.ld(row0, abi.TASK_N_TRAIN)
-        total = f.mul(n_train, f.ld(row0, abi.TASK_EPOCHS))
+        total = f.mul(f.ld(row0, abi.TASK_N_TRAIN), f.ld(row0, abi.TASK_EPOCHS))
         max_train = f.ld(self.opts, abi.OPT_MAX_TRAIN)
         remaining = f.sel(f.lt(max_train, 0), total, f.sel(f.lt(max_train, total), max_train, total))
         self.total = total
         pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
         self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
-        na, pos, rem = f.var(self.n), f.var(c64(0)), f.var(remaining)
+        pos = f.var(c64(0))
+        self.loop(row0, remaining, pos)
+        with f.loop(self.n) as lane:
+            f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
+        return f.finish()
+
+    def loop(self, row0, remaining, pos) -> None:
+        """Epochs of training and validation until the budget is spent or every lane stopped."""
+        f, b = self.f, self.f.b
+        n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        na, rem = f.var(self.n), f.var(remaining)
         with f.forever():
             with f.if_(b.or_(f.le(rem.get(), 0), f.le(na.get(), 0))):
                 f.brk()
@@ -201,9 +210,29 @@ class Lanes:
             self.validate(row0, na.get())
         with f.loop(na.get()) as i:  # the lanes that never failed ran every step
             b.store(pos.get(), self.stat(f.ld(self.act, i), abi.STAT_STEPS))
+
+    def zero(self, m, doubles) -> None:
+        b = self.f.b
+        memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])
+        b.call(memset, [m, ir.Constant(ir.IntType(8), 0), self.f.mul(doubles, 8), ir.Constant(I1, 0)])
+
+    def setup_lane(self, lane, m) -> None:
+        """The setup of one lane on its own memory m, drawing from the lane's Rng."""
+        f = self.f
+        f.b.call(self.interp1, [self.code, self.data, self.ns, m, self.scratch,
+                                f.gep(self.rng, f.mul(lane, self.a("RNG_STRIDE")), I64)])
+
+    def setup(self) -> None:
+        f, b = self.f, self.f.b
         with f.loop(self.n) as lane:
-            f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
-        return f.finish()
+            self.zero(self.lane_mem(lane), c64(self.layout.size))
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
+            with drawing, f.loop(self.n) as lane:
+                self.setup_lane(lane, self.lane_mem(lane))
+            with plain:
+                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
+                                      self.scratch, self.rng])
 
     def train(self, k, pos, na) -> None:
         f, b = self.f, self.f.b
@@ -218,17 +247,16 @@ class Lanes:
                 f.st(self.xp, lane, b.ptrtoint(x, I64))
                 f.st(self.ys, lane, f.ld(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64), F64)
                 self.prefetch(row, f.add(f.add(pos, j), PREFETCH_AHEAD))
-                m = self.lane_mem(lane)
-                self.features(m, x)
-                f.st(m, 0, cf(0.0), F64)
+                self.features(lane, x)
+                b.store(cf(0.0), self.el(lane, 0))
             self.run("predict", self.act, na.get())
             kept = f.var(c64(0))
             with f.loop(na.get()) as i:
                 lane = f.ld(self.act, i)
-                m = self.lane_mem(lane)
+                s1 = self.el(lane, 1)
                 with f.if_(f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))):
-                    f.st(m, 1, sigmoid(self.cx, f.ld(m, 1, F64)), F64)
-                err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), f.ld(m, 1, F64)))
+                    b.store(sigmoid(self.cx, b.load(s1, typ=F64)), s1)
+                err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), b.load(s1, typ=F64)))
                 with f.if_(bad(b, err, self.limit)):  # the lane stops here: its best fitness stays what it was
                     b.store(f.add(f.add(pos, j), 1), self.stat(lane, abi.STAT_STEPS))  # this step counts
                     f.cont()
@@ -236,8 +264,8 @@ class Lanes:
                 f.st(self.act, kept.get(), lane)
                 kept.set(f.add(kept.get(), 1))
                 with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
-                    self.features(m, b.inttoptr(f.ld(self.xp, lane), PTR))
-                f.st(m, 0, f.ld(self.ys, lane, F64), F64)
+                    self.features(lane, b.inttoptr(f.ld(self.xp, lane), PTR))
+                b.store(f.ld(self.ys, lane, F64), self.el(lane, 0))
             na.set(kept.get())
             self.run("learn", self.act, na.get())
 
@@ -257,15 +285,14 @@ class Lanes:
                 f.brk()
             with f.loop(nv.get()) as i:
                 lane = f.ld(self.vact, i)
-                m = self.lane_mem(lane)
-                self.features(m, f.gep(self.tptr(self.row(lane), abi.TASK_VALID_X), f.mul(j, self.layout.F), F64))
-                f.st(m, 0, cf(0.0), F64)
+                self.features(lane, f.gep(self.tptr(self.row(lane), abi.TASK_VALID_X), f.mul(j, self.layout.F), F64))
+                b.store(cf(0.0), self.el(lane, 0))
             self.run("predict", self.vact, nv.get())
             kept = f.var(c64(0))
             with f.loop(nv.get()) as i:
                 lane = f.ld(self.vact, i)
                 row = self.row(lane)
-                y, p = f.ld(self.tptr(row, abi.TASK_VALID_Y), j, F64), f.ld(self.lane_mem(lane), 1, F64)
+                y, p = f.ld(self.tptr(row, abi.TASK_VALID_Y), j, F64), b.load(self.el(lane, 1), typ=F64)
                 classify = f.flag(f.ld(row, abi.TASK_CLASSIFY))
                 e = self.valid_error(classify, y, p)
                 ae = self.cx.fabs(e)

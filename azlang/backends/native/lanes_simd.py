@@ -1,0 +1,355 @@
+"""Native stage: lockstep lanes in struct-of-arrays groups, W tasks per SIMD register (lowering_simd.py).
+
+MEM holds ceil(n/W) groups of W lanes: element e of lane l is at mem[(l // W) * W * stride + e * W + l % W];
+then one group of scratch, n lanes of final memory (recorded runs) and the groups' state (live masks,
+labels, losses). The interpreter runs each instruction once per group that still has a live lane. The
+per-step glue works on whole groups too: every lane of a group loads its example (a padding lane past n
+loads lane n-1's), labels, errors and losses are W-vectors, and only a lane's stop is handled lane by lane.
+A lane that stopped (or a padding lane) keeps being computed with whatever its memory holds and nothing
+reads it: ops address memory by constants only, never by data. A lane whose validation fails keeps a copy
+of its memory, put back after the validation (the predictions it skips in lanes.py must not touch it). Each live lane computes exactly what
+lanes.py computes for it, in the same order (same steps, records, fitness). Setups that draw run lane after
+lane on a one-lane area (the lanes' Rng use stays in task order) and are scattered into the groups.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from azlang.backends.native import abi
+from azlang.backends.native.irutil import F64, I32, I64, PTR, at, transpose, vec
+from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
+from azlang.backends.native.lowering_simd import SOA, SOA_W, SCx
+from azlang.backends.native.search_emit import c64, cf
+from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
+
+W = SOA_W
+LIVE, VLIVE, VFAIL, CLS, LOSS, YS = 0, 1, 2, 3, 8, 8 + W  # a group's state: 4 masks, losses, labels,
+SEQ, TX, TY, VX, VY, XP = (8 + k * W for k in range(2, 8))  # then per lane: task pointers, the example read
+STATE = abi.SOA_STATE
+assert STATE == XP + W
+
+
+def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
+    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles."""
+    return interpreter(module, layout, name, SOA,
+                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib))
+
+
+class LanesSoA(Lanes):
+    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function."""
+
+    def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
+        super().__init__(module, name, layout, interp1, interpg)
+        f = self.f
+        self.gstride = f.mul(self.mstride, W)
+        self.ngroups = f.b.udiv(f.add(self.n, W - 1), c64(W))
+        self.spare = f.gep(self.mem, f.mul(self.ngroups, self.gstride), F64)  # the scratch group
+        self.final = f.gep(self.spare, self.gstride, F64)  # lane by lane: each lane's memory when it stopped
+        self.state = f.gep(self.final, f.mul(self.n, self.mstride), F64)
+        self.glist = f.gep(self.state, f.mul(self.ngroups, STATE), F64)  # groups with a live lane
+        self.gvlist = f.gep(self.glist, self.ngroups, I64)  # groups with a lane still validating
+
+    # --- addressing ----------------------------------------------------------------------------------------
+
+    def gmem(self, g):
+        return self.f.gep(self.mem, self.f.mul(g, self.gstride), F64)
+
+    def gs(self, g, k: int):
+        return self.f.gep(self.state, self.f.add(self.f.mul(g, STATE), k), F64)
+
+    def mask(self, g, k: int):
+        return self.f.b.load(self.gs(g, k), typ=I64)
+
+    def set_mask(self, g, k: int, v) -> None:
+        self.f.b.store(v, self.gs(g, k))
+
+    def lane(self, g, l_: int):
+        """Lane l of group g, or lane n-1 for a padding lane (its loads stay in bounds)."""
+        f = self.f
+        lane = f.add(f.mul(g, W), l_)
+        return f.sel(f.lt(lane, self.n), lane, f.sub(self.n, 1))
+
+    def el(self, lane, e: int):
+        f, b = self.f, self.f.b
+        return at(b, self.gmem(b.udiv(lane, c64(W))), f.add(c64(e * W), b.urem(lane, c64(W))))
+
+    def vld(self, p):
+        return self.f.b.load(p, typ=vec(W), align=8)
+
+    def vst(self, v, p) -> None:
+        self.f.b.store(v, p, align=8)
+
+    def each(self, m, body) -> None:
+        """body(l) for each lane l (0..W-1, unrolled) whose bit is set in the i64 mask m."""
+        b = self.f.b
+        for l_ in range(W):
+            with b.if_then(b.icmp_unsigned("!=", b.and_(m, c64(1 << l_)), c64(0))):
+                body(l_)
+
+    def bits(self, v):
+        """A <W x i1> as an i64 mask."""
+        return self.f.b.zext(self.f.b.bitcast(v, ir.IntType(W)), I64)
+
+    def lanes_of(self, m):
+        """An i64 mask as a <W x i1>."""
+        b = self.f.b
+        sp = b.insert_element(ir.Constant(ir.VectorType(I64, W), ir.Undefined), m, ir.Constant(I32, 0))
+        sp = b.shuffle_vector(sp, sp, ir.Constant(ir.VectorType(I32, W), [0] * W))
+        return b.icmp_unsigned("!=", b.and_(sp, ir.Constant(ir.VectorType(I64, W), [1 << k for k in range(W)])),
+                               ir.Constant(ir.VectorType(I64, W), [0] * W))
+
+    def bad(self, err):
+        b, lim = self.f.b, self.f.b.insert_element(ir.Constant(vec(W), ir.Undefined), self.limit, ir.Constant(I32, 0))
+        lim = b.shuffle_vector(lim, lim, ir.Constant(ir.VectorType(I32, W), [0] * W))
+        return self.bits(b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, lim)))
+
+    # --- pieces -----------------------------------------------------------------------------------------------
+
+    def keep(self, lane, back: bool = False) -> None:
+        """Copy the lane's memory out of its group into its own area (or, with back, the other way)."""
+        f = self.f
+        mine, grp = f.gep(self.final, f.mul(lane, self.mstride), F64), self.el(lane, 0)
+        with f.loop(c64(self.layout.size)) as e:
+            if back:
+                f.st(grp, f.mul(e, W), f.ld(mine, e, F64), F64)
+            else:
+                f.st(mine, e, f.ld(grp, f.mul(e, W), F64), F64)
+
+    def stopped(self, lane) -> None:
+        """A stopped lane's group computes on: when recording, keep its memory as it is now."""
+        with self.f.if_(self.recording):
+            self.keep(lane)
+
+    def ptr(self, g, k: int, l_: int):
+        """Pointer array k of the group's state, lane l."""
+        return self.f.b.inttoptr(self.f.ld(self.gs(g, k + l_), 0, I64), PTR)
+
+    def load_group(self, g, q, train: bool) -> None:
+        """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
+        f, b, F = self.f, self.f.b, self.layout.F
+        ys, xs = ir.Constant(vec(W), ir.Undefined), []
+        ahead = f.lt(f.add(q, PREFETCH_AHEAD), self.total) if train else None
+        for l_ in range(W):
+            idx = f.ld(self.ptr(g, SEQ, l_), q) if train else q
+            x = f.gep(self.ptr(g, TX if train else VX, l_), f.mul(idx, F), F64)
+            ys = b.insert_element(ys, f.ld(self.ptr(g, TY if train else VY, l_), idx, F64), ir.Constant(I32, l_))
+            xs.append(x)
+            if train:
+                f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
+                with f.if_(ahead):  # ask for the example PREFETCH_AHEAD steps on (rows come in random order)
+                    nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
+                    prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
+                    prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
+        self.scatter(g, xs)
+        self.vst(ys, self.gs(g, YS))
+        self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
+
+    def scatter(self, g, xs) -> None:
+        """The W feature rows at xs into v0 of group g: loaded as rows, transposed to W-vectors per element."""
+        b, F = self.f.b, self.layout.F
+        v0 = at(b, self.gmem(g), self.layout.v_off * W)
+        for c in range(0, F, W):
+            w = min(W, F - c)
+            rows = [b.load(at(b, x, c), typ=vec(w), align=8) if w > 1 else
+                    b.insert_element(ir.Constant(vec(1), ir.Undefined), b.load(at(b, x, c), typ=F64),
+                                     ir.Constant(I32, 0)) for x in xs]
+            for k, col in enumerate(transpose(b, rows, w)):
+                b.store(col, at(b, v0, (c + k) * W), align=8)
+
+    def run_groups(self, code, data, count, glist, ng) -> None:
+        self.f.b.call(self.interpl, [code, data, count, self.mem, self.gstride, glist, ng, self.spare, self.rng])
+
+    def run(self, comp: str, glist, ng) -> None:
+        f = self.f
+        start = {"predict": self.ns, "learn": f.add(self.ns, self.np)}[comp]
+        count = {"predict": self.np, "learn": self.nl}[comp]
+        self.run_groups(f.gep(self.code, f.mul(start, 4), I32), f.gep(self.data, f.mul(start, 3), F64), count,
+                        glist, ng)
+
+    def compact(self, glist, ng, k: int) -> None:
+        """Keep in glist[0:ng] the groups whose mask k is not empty."""
+        f, kept = self.f, self.f.var(c64(0))
+        with f.loop(ng.get()) as a:
+            g = f.ld(glist, a)
+            with f.if_(f.ne(self.mask(g, k), 0)):
+                f.st(glist, kept.get(), g)
+                kept.set(f.add(kept.get(), 1))
+        ng.set(kept.get())
+
+    # --- set-up and the loop --------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        f, b = self.f, self.f.b
+        self.zero(self.mem, f.mul(self.ngroups, self.gstride))
+        with f.loop(self.ngroups) as g:
+            f.st(self.glist, g, g)
+            live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
+                                                c64(W))), 1)
+            cls = f.var(c64(0))
+            for l_ in range(W):
+                on = b.and_(f.lt(f.add(f.mul(g, W), l_), self.n),
+                            f.flag(f.ld(self.row(self.lane(g, l_)), abi.TASK_CLASSIFY)))
+                cls.set(b.or_(cls.get(), b.shl(b.zext(on, I64), c64(l_))))
+            for k, v in ((LIVE, live), (VLIVE, c64(0)), (VFAIL, c64(0)), (CLS, cls.get())):
+                self.set_mask(g, k, v)
+            for l_ in range(W):  # a padding lane reads lane n-1's task
+                row = self.row(self.lane(g, l_))
+                for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
+                                (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
+                    f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
+                f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
+                self.zero(self.spare, c64(self.layout.size))
+                self.setup_lane(lane, self.spare)
+                with f.loop(c64(self.layout.size)) as e:
+                    f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
+            with plain:
+                self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
+
+    def loop(self, row0, remaining, pos):
+        f, b = self.f, self.f.b
+        n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        ng = f.var(self.ngroups)
+        rem = f.var(remaining)
+        with f.forever():
+            with f.if_(b.or_(f.le(rem.get(), 0), f.le(ng.get(), 0))):
+                f.brk()
+            r = rem.get()
+            k = f.sel(f.lt(n_train, r), n_train, r)
+            self.train(k, pos.get(), ng)
+            pos.set(f.add(pos.get(), k))
+            rem.set(f.sub(rem.get(), n_train))
+            self.validate(row0, ng.get())
+        with f.loop(ng.get()) as a:  # the lanes that never failed ran every step
+            g = f.ld(self.glist, a)
+            self.each(self.mask(g, LIVE), lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), pos.get()))
+
+    def finish_lane(self, lane, steps) -> None:
+        self.f.b.store(steps, self.stat(lane, abi.STAT_STEPS))
+        self.stopped(lane)
+
+    def train(self, k, pos, ng) -> None:
+        f, b = self.f, self.f.b
+        with f.loop(k) as j:
+            with f.if_(f.le(ng.get(), 0)):
+                f.brk()
+            q = f.add(pos, j)
+            with f.loop(ng.get()) as a:
+                self.load_group(f.ld(self.glist, a), q, True)
+            self.run("predict", self.glist, ng.get())
+            with f.loop(ng.get()) as a:
+                g = f.ld(self.glist, a)
+                m, ys = self.gmem(g), self.vld(self.gs(g, YS))
+                s1 = at(b, m, W)
+                p = self.squash(g, self.vld(s1), s1)
+                err = self.cx.fabs(b.fsub(ys, p))
+                live = self.mask(g, LIVE)
+                newly = b.and_(self.bad(err), live)
+                with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
+                    self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
+                    self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
+                with f.if_(self.recording):
+                    self.each(self.mask(g, LIVE), lambda l_: self.record(
+                        "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
+                with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
+                    self.scatter(g, [self.ptr(g, XP, l_) for l_ in range(W)])
+                self.vst(ys, m)
+            self.compact(self.glist, ng, LIVE)
+            self.run("learn", self.glist, ng.get())
+
+    def squash(self, g, p, s1):
+        """The predictions, with sigmoid applied (and stored back to s1) on the classification lanes."""
+        f, b = self.f, self.f.b
+        out = f.var(p)
+        cls = self.mask(g, CLS)
+        with f.if_(f.ne(cls, 0)):
+            def one(l_):
+                k = ir.Constant(I32, l_)
+                out.set(b.insert_element(out.get(), sigmoid(self.cx, b.extract_element(out.get(), k)), k))
+
+            self.each(cls, one)
+            self.vst(out.get(), s1)
+        return out.get()
+
+    def validate(self, row0, ng) -> None:
+        f, b = self.f, self.f.b
+        n_valid = f.ld(row0, abi.TASK_N_VALID)
+        max_valid = f.ld(self.opts, abi.OPT_MAX_VALID)
+        n = f.sel(f.lt(max_valid, 0), n_valid, f.sel(f.lt(max_valid, n_valid), max_valid, n_valid))
+        zeros = ir.Constant(vec(W), [0.0] * W)
+        with f.loop(ng) as a:
+            g = f.ld(self.glist, a)
+            f.st(self.gvlist, a, g)
+            self.set_mask(g, VLIVE, self.mask(g, LIVE))
+            self.set_mask(g, VFAIL, c64(0))
+            self.vst(zeros, self.gs(g, LOSS))
+        nv = f.var(ng)
+        with f.loop(n) as j:
+            with f.if_(f.le(nv.get(), 0)):
+                f.brk()
+            with f.loop(nv.get()) as a:
+                self.load_group(f.ld(self.gvlist, a), j, False)
+            self.run("predict", self.gvlist, nv.get())
+            with f.loop(nv.get()) as a:
+                self.valid_step(f.ld(self.gvlist, a))
+            self.compact(self.gvlist, nv, VLIVE)
+        nvf = b.sitofp(n_valid, F64)
+        with f.loop(ng) as a:
+            g = f.ld(self.glist, a)
+            vfail, loss = self.mask(g, VFAIL), self.vld(self.gs(g, LOSS))
+            with f.if_(f.ne(vfail, 0)):  # the predictions after a lane's failure never happened to it
+                self.each(vfail, lambda l_: self.keep(f.add(f.mul(g, W), l_), back=True))
+
+            def fit(l_):
+                lane, k = f.add(f.mul(g, W), l_), ir.Constant(I32, l_)
+                classify = f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
+                v = fitness(self.cx, b.extract_element(loss, k), nvf, classify)
+                v = f.sel(f.ne(b.and_(vfail, c64(1 << l_)), 0), cf(0.0), v)
+                best = f.ld(self.best, lane, F64)
+                f.st(self.best, lane, b.select(b.fcmp_ordered(">", v, best), v, best), F64)  # max(best, v)
+
+            self.each(self.mask(g, LIVE), fit)
+
+    def valid_step(self, g) -> None:
+        f, b = self.f, self.f.b
+        y, p = self.vld(self.gs(g, YS)), self.vld(at(b, self.gmem(g), W))
+        cls = self.mask(g, CLS)
+        e = f.var(b.fsub(y, p))
+        with f.if_(f.ne(cls, 0)):
+            def one(l_):
+                k = ir.Constant(I32, l_)
+                e.set(b.insert_element(e.get(), class_error(self.cx, b.extract_element(y, k),
+                                                            b.extract_element(p, k)), k))
+
+            self.each(cls, one)
+        e = e.get()
+        ae = self.cx.fabs(e)
+        vl = self.mask(g, VLIVE)
+        newly = b.and_(self.bad(ae), vl)
+        with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
+            self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
+        vl = b.and_(vl, b.not_(newly))
+        self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
+        self.set_mask(g, VLIVE, vl)
+        with f.if_(self.recording):
+            self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
+                                                 b.extract_element(ae, ir.Constant(I32, l_))))
+        term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
+        loss = self.vld(self.gs(g, LOSS))
+        self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
+
+
+GROUPS_UP_TO_F = 1 << 30  # set by measurement: lane groups for F up to this (benchmarks/bench_kernel.py)
+
+
+def pays(F: int) -> bool:
+    """Whether lane groups beat lane-by-lane lockstep at this F (else lanes.py runs the lockstep)."""
+    return F <= GROUPS_UP_TO_F
+
+
+def final_memory(mem, n: int, stride: int, size: int):
+    """Each lane's memory when it stopped (recorded runs), out of MEM (NumPy), as an (n, size) array."""
+    start = (-(-n // W) + 1) * W * stride
+    return mem[start:start + n * stride].reshape(n, stride)[:, :size]
