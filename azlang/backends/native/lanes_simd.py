@@ -243,7 +243,7 @@ class LanesSoA(Lanes):
                 g = f.ld(self.glist, a)
                 m, ys = self.gmem(g), self.vld(self.gs(g, YS))
                 s1 = at(b, m, W)
-                p = self.squash(g, self.vld(s1), s1)
+                p = self.squash(g, s1)
                 err = self.cx.fabs(b.fsub(ys, p))
                 live = self.mask(g, LIVE)
                 newly = b.and_(self.bad(err), live)
@@ -259,19 +259,13 @@ class LanesSoA(Lanes):
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())
 
-    def squash(self, g, p, s1):
-        """The predictions, with sigmoid applied (and stored back to s1) on the classification lanes."""
+    def squash(self, g, s1):
+        """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
         f, b = self.f, self.f.b
-        out = f.var(p)
         cls = self.mask(g, CLS)
-        with f.if_(f.ne(cls, 0)):
-            def one(l_):
-                k = ir.Constant(I32, l_)
-                out.set(b.insert_element(out.get(), sigmoid(self.cx, b.extract_element(out.get(), k)), k))
-
-            self.each(cls, one)
-            self.vst(out.get(), s1)
-        return out.get()
+        with f.if_(f.ne(cls, 0)):  # lane by lane in memory: no vector stays live across the libm calls
+            self.each(cls, lambda l_: b.store(sigmoid(self.cx, b.load(at(b, s1, l_), typ=F64)), at(b, s1, l_)))
+        return self.vld(s1)
 
     def validate(self, row0, ng) -> None:
         f, b = self.f, self.f.b
@@ -314,17 +308,13 @@ class LanesSoA(Lanes):
 
     def valid_step(self, g) -> None:
         f, b = self.f, self.f.b
-        y, p = self.vld(self.gs(g, YS)), self.vld(at(b, self.gmem(g), W))
+        ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
-        e = f.var(b.fsub(y, p))
-        with f.if_(f.ne(cls, 0)):
-            def one(l_):
-                k = ir.Constant(I32, l_)
-                e.set(b.insert_element(e.get(), class_error(self.cx, b.extract_element(y, k),
-                                                            b.extract_element(p, k)), k))
-
-            self.each(cls, one)
-        e = e.get()
+        self.vst(b.fsub(self.vld(ys), self.vld(s1)), self.spare)
+        with f.if_(f.ne(cls, 0)):  # lane by lane in memory (the spare group), as in squash
+            self.each(cls, lambda l_: b.store(class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+                                                          b.load(at(b, s1, l_), typ=F64)), at(b, self.spare, l_)))
+        e = self.vld(self.spare)
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)
