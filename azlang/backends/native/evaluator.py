@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from azlang.backends.native import abi, driver, kernel, lanes_simd, pack
+from azlang.backends.native import abi, driver, kernel, pack
 from azlang.backends.native.context import Layout
 from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation, TaskResult
 from azlang.fitness import MEAN, combine
@@ -65,7 +65,7 @@ class NativeEvaluator:
             row[[abi.TASK_N_TRAIN, abi.TASK_EPOCHS, abi.TASK_N_VALID, abi.TASK_CLASSIFY, abi.TASK_F]] = [
                 t.n_train, t.epochs, t.n_valid, int(t.eval_type == ACCURACY), t.F]
             row[abi.TASK_FN] = self._kernels[t.F]
-            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape, lanes_simd.pays(t.F))
+            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)  # lane groups (lanes_simd.py)
         return table
 
     # --- public API ----------------------------------------------------------------------------------

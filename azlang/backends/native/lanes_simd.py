@@ -331,14 +331,6 @@ class LanesSoA(Lanes):
         self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
 
 
-GROUPS_UP_TO_F = 1 << 30  # set by measurement: lane groups for F up to this (benchmarks/bench_kernel.py)
-
-
-def pays(F: int) -> bool:
-    """Whether lane groups beat lane-by-lane lockstep at this F (else lanes.py runs the lockstep)."""
-    return F <= GROUPS_UP_TO_F
-
-
 def final_memory(mem, n: int, stride: int, size: int):
     """Each lane's memory when it stopped (recorded runs), out of MEM (NumPy), as an (n, size) array."""
     start = (-(-n // W) + 1) * W * stride

@@ -44,13 +44,13 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
                        np.concatenate([r.train_steps for r in results]))
 
 
-def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool | None = None):
+def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
-    in struct-of-arrays lane groups (lanes_simd.py, soa=True) or lane by lane (lanes.py, soa=False); by
-    default the way the search would (lanes_simd.pays)."""
+    in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
+    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests)."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
-    from azlang.backends.native.lanes_simd import final_memory, pays
+    from azlang.backends.native.lanes_simd import final_memory
 
     opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
     bc = pack.as_bytecode(program)
@@ -59,7 +59,6 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     if why is not None:
         raise ValueError(f"lockstep evaluation impossible: {why}")
     n, lay = len(ev.tasks), ev.layouts[0]
-    soa = pays(ev.tasks[0].F) if soa is None else soa
     o, _ = ev._options(EvalOptions(opts.max_abs_error, opts.max_train, opts.max_valid, False), ev.table.copy())
     o[abi.OPT_RECORD] = int(bool(opts.record))
     caps = ev._record_caps(opts)

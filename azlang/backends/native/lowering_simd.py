@@ -206,7 +206,7 @@ def _mset(cx: SCx, o: Operands):
                                                          o.index(1)))
 
 
-from azlang.backends.native import lowering_simd_matrix  # noqa: E402,F401 - registers the matrix-shaped ops
+from azlang.backends.native import lowering_simd_matrix  # noqa: F401 - registers the matrix-shaped ops
 
 assert sorted({*SOA, *SOA_FALLBACK}) == list(range(NUM_OPS)), "every op needs an SoA lowering or a fallback"
 assert not set(SOA) & set(SOA_FALLBACK) and all(OPS[i].out in (None, SCALAR, "v", MATRIX) for i in SOA)
