@@ -130,6 +130,7 @@ class LanesSoA(Lanes):
         f, b, F = self.f, self.f.b, self.layout.F
         ys, xs = ir.Constant(vec(W), ir.Undefined), []
         ahead = f.lt(f.add(q, PREFETCH_AHEAD), self.total) if train else None
+        live = self.mask(g, LIVE) if train else None
         for l_ in range(W):
             idx = f.ld(self.ptr(g, SEQ, l_), q) if train else q
             x = f.gep(self.ptr(g, TX if train else VX, l_), f.mul(idx, F), F64)
@@ -137,7 +138,8 @@ class LanesSoA(Lanes):
             xs.append(x)
             if train:
                 f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
-                with f.if_(ahead):  # ask for the example PREFETCH_AHEAD steps on (rows come in random order)
+                on = b.and_(ahead, f.ne(b.and_(live, c64(1 << l_)), 0))
+                with f.if_(on):  # a live lane asks for its example PREFETCH_AHEAD steps on (rows in random order)
                     nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
                     prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
                     prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
@@ -262,7 +264,7 @@ class LanesSoA(Lanes):
     def squash(self, g, s1):
         """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
         f, b = self.f, self.f.b
-        cls = self.mask(g, CLS)
+        cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
         with f.if_(f.ne(cls, 0)):  # lane by lane in memory: no vector stays live across the libm calls
             self.each(cls, lambda l_: b.store(sigmoid(self.cx, b.load(at(b, s1, l_), typ=F64)), at(b, s1, l_)))
         return self.vld(s1)
@@ -311,8 +313,8 @@ class LanesSoA(Lanes):
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
         self.vst(b.fsub(self.vld(ys), self.vld(s1)), self.spare)
-        with f.if_(f.ne(cls, 0)):  # lane by lane in memory (the spare group), as in squash
-            self.each(cls, lambda l_: b.store(class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+        with f.if_(f.ne(b.and_(cls, self.mask(g, VLIVE)), 0)):  # lane by lane in memory (spare), as in squash
+            self.each(b.and_(cls, self.mask(g, VLIVE)), lambda l_: b.store(class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
                                                           b.load(at(b, s1, l_), typ=F64)), at(b, self.spare, l_)))
         e = self.vld(self.spare)
         ae = self.cx.fabs(e)
