@@ -139,12 +139,8 @@ class Lanes:
         b.store(b.add(old, c64(1)), p)
         return old
 
-    def el(self, lane, e: int):
-        """Address of element e (a double of the layout) of the lane's memory."""
-        return at(self.f.b, self.lane_mem(lane), e)
-
-    def features(self, lane, x) -> None:
-        b, v0 = self.f.b, self.el(lane, self.layout.v_off)
+    def features(self, m, x) -> None:
+        b, v0 = self.f.b, at(self.f.b, m, self.layout.v_off)
         for_chunks(b, self.layout.F, lambda off, w: store(b, load(b, x, off, w), v0, off))
 
     def prefetch(self, row, q) -> None:
@@ -194,6 +190,28 @@ class Lanes:
             f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
         return f.finish()
 
+    def zero(self, m, doubles) -> None:
+        memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])
+        self.f.b.call(memset, [m, ir.Constant(ir.IntType(8), 0), self.f.mul(doubles, 8), ir.Constant(I1, 0)])
+
+    def setup_lane(self, lane, m) -> None:
+        """The setup of one lane on memory m, drawing from the lane's Rng."""
+        f = self.f
+        f.b.call(self.interp1, [self.code, self.data, self.ns, m, self.scratch,
+                                f.gep(self.rng, f.mul(lane, self.a("RNG_STRIDE")), I64)])
+
+    def setup(self) -> None:
+        f, b = self.f, self.f.b
+        with f.loop(self.n) as lane:
+            self.zero(self.lane_mem(lane), c64(self.layout.size))
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
+            with drawing, f.loop(self.n) as lane:
+                self.setup_lane(lane, self.lane_mem(lane))
+            with plain:
+                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
+                                      self.scratch, self.rng])
+
     def loop(self, row0, remaining, pos) -> None:
         """Epochs of training and validation until the budget is spent or every lane stopped."""
         f, b = self.f, self.f.b
@@ -211,29 +229,6 @@ class Lanes:
         with f.loop(na.get()) as i:  # the lanes that never failed ran every step
             b.store(pos.get(), self.stat(f.ld(self.act, i), abi.STAT_STEPS))
 
-    def zero(self, m, doubles) -> None:
-        b = self.f.b
-        memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])
-        b.call(memset, [m, ir.Constant(ir.IntType(8), 0), self.f.mul(doubles, 8), ir.Constant(I1, 0)])
-
-    def setup_lane(self, lane, m) -> None:
-        """The setup of one lane on its own memory m, drawing from the lane's Rng."""
-        f = self.f
-        f.b.call(self.interp1, [self.code, self.data, self.ns, m, self.scratch,
-                                f.gep(self.rng, f.mul(lane, self.a("RNG_STRIDE")), I64)])
-
-    def setup(self) -> None:
-        f, b = self.f, self.f.b
-        with f.loop(self.n) as lane:
-            self.zero(self.lane_mem(lane), c64(self.layout.size))
-        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
-            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
-            with drawing, f.loop(self.n) as lane:
-                self.setup_lane(lane, self.lane_mem(lane))
-            with plain:
-                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
-                                      self.scratch, self.rng])
-
     def train(self, k, pos, na) -> None:
         f, b = self.f, self.f.b
         with f.loop(k) as j:
@@ -247,16 +242,17 @@ class Lanes:
                 f.st(self.xp, lane, b.ptrtoint(x, I64))
                 f.st(self.ys, lane, f.ld(self.tptr(row, abi.TASK_TRAIN_Y), idx, F64), F64)
                 self.prefetch(row, f.add(f.add(pos, j), PREFETCH_AHEAD))
-                self.features(lane, x)
-                b.store(cf(0.0), self.el(lane, 0))
+                m = self.lane_mem(lane)
+                self.features(m, x)
+                f.st(m, 0, cf(0.0), F64)
             self.run("predict", self.act, na.get())
             kept = f.var(c64(0))
             with f.loop(na.get()) as i:
                 lane = f.ld(self.act, i)
-                s1 = self.el(lane, 1)
+                m = self.lane_mem(lane)
                 with f.if_(f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))):
-                    b.store(sigmoid(self.cx, b.load(s1, typ=F64)), s1)
-                err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), b.load(s1, typ=F64)))
+                    f.st(m, 1, sigmoid(self.cx, f.ld(m, 1, F64)), F64)
+                err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), f.ld(m, 1, F64)))
                 with f.if_(bad(b, err, self.limit)):  # the lane stops here: its best fitness stays what it was
                     b.store(f.add(f.add(pos, j), 1), self.stat(lane, abi.STAT_STEPS))  # this step counts
                     f.cont()
@@ -264,8 +260,8 @@ class Lanes:
                 f.st(self.act, kept.get(), lane)
                 kept.set(f.add(kept.get(), 1))
                 with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
-                    self.features(lane, b.inttoptr(f.ld(self.xp, lane), PTR))
-                b.store(f.ld(self.ys, lane, F64), self.el(lane, 0))
+                    self.features(m, b.inttoptr(f.ld(self.xp, lane), PTR))
+                f.st(m, 0, f.ld(self.ys, lane, F64), F64)
             na.set(kept.get())
             self.run("learn", self.act, na.get())
 
@@ -285,14 +281,15 @@ class Lanes:
                 f.brk()
             with f.loop(nv.get()) as i:
                 lane = f.ld(self.vact, i)
-                self.features(lane, f.gep(self.tptr(self.row(lane), abi.TASK_VALID_X), f.mul(j, self.layout.F), F64))
-                b.store(cf(0.0), self.el(lane, 0))
+                m = self.lane_mem(lane)
+                self.features(m, f.gep(self.tptr(self.row(lane), abi.TASK_VALID_X), f.mul(j, self.layout.F), F64))
+                f.st(m, 0, cf(0.0), F64)
             self.run("predict", self.vact, nv.get())
             kept = f.var(c64(0))
             with f.loop(nv.get()) as i:
                 lane = f.ld(self.vact, i)
                 row = self.row(lane)
-                y, p = f.ld(self.tptr(row, abi.TASK_VALID_Y), j, F64), b.load(self.el(lane, 1), typ=F64)
+                y, p = f.ld(self.tptr(row, abi.TASK_VALID_Y), j, F64), f.ld(self.lane_mem(lane), 1, F64)
                 classify = f.flag(f.ld(row, abi.TASK_CLASSIFY))
                 e = self.valid_error(classify, y, p)
                 ae = self.cx.fabs(e)

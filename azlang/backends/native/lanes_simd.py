@@ -1,15 +1,15 @@
 """Native stage: lockstep lanes in struct-of-arrays groups, W tasks per SIMD register (lowering_simd.py).
 
-MEM holds ceil(n/W) groups of W lanes: element e of lane l is at mem[(l // W) * W * stride + e * W + l % W];
-then one group of scratch, n lanes of final memory (recorded runs) and the groups' state (live masks,
-labels, losses). The interpreter runs each instruction once per group that still has a live lane. The
-per-step glue works on whole groups too: every lane of a group loads its example (a padding lane past n
-loads lane n-1's), labels, errors and losses are W-vectors, and only a lane's stop is handled lane by lane.
-A lane that stopped (or a padding lane) keeps being computed with whatever its memory holds and nothing
-reads it: ops address memory by constants only, never by data. A lane whose validation fails keeps a copy
-of its memory, put back after the validation (the predictions it skips in lanes.py must not touch it). Each live lane computes exactly what
-lanes.py computes for it, in the same order (same steps, records, fitness). Setups that draw run lane after
-lane on a one-lane area (the lanes' Rng use stays in task order) and are scattered into the groups.
+MEM holds ceil(n/W) groups of W lanes (lane_groups.py), then one group of scratch, n lanes of final memory
+(recorded runs) and the groups' state (masks, labels, losses, task pointers). The interpreter runs each
+instruction once per group that still has a live lane. The per-step glue works on whole groups too: every
+lane of a group loads its example (a padding lane past n loads lane n-1's), labels, errors and losses are
+W-vectors, and only a lane's stop is handled lane by lane. A lane that stopped (or a padding lane) keeps
+being computed with whatever its memory holds and nothing reads it: ops address memory by constants only,
+never by data. A lane whose validation fails keeps a copy of its memory, put back after the validation (the
+predictions it skips in lanes.py must not touch it). Each live lane computes exactly what lanes.py computes
+for it, in the same order (same steps, records, fitness). Setups that draw run lane after lane on a one-lane
+area (the lanes' Rng use stays in task order) and are scattered into the groups.
 """
 
 from __future__ import annotations
@@ -17,17 +17,28 @@ from __future__ import annotations
 from llvmlite import ir
 
 from azlang.backends.native import abi
-from azlang.backends.native.irutil import F64, I32, I64, PTR, at, transpose, vec
+from azlang.backends.native.irutil import F64, I32, I64, at, transpose, vec
+from azlang.backends.native.lane_groups import (
+    CLS,
+    LIVE,
+    LOSS,
+    SEQ,
+    STATE,
+    TX,
+    TY,
+    VFAIL,
+    VLIVE,
+    VX,
+    VY,
+    XP,
+    YS,
+    GroupMemory,
+    W,
+)
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
-from azlang.backends.native.lowering_simd import SOA, SOA_W, SCx
+from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
 from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
-
-W = SOA_W
-LIVE, VLIVE, VFAIL, CLS, LOSS, YS = 0, 1, 2, 3, 8, 8 + W  # a group's state: 4 masks, losses, labels,
-SEQ, TX, TY, VX, VY, XP = (8 + k * W for k in range(2, 8))  # then per lane: task pointers, the example read
-STATE = abi.SOA_STATE
-assert STATE == XP + W
 
 
 def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
@@ -36,7 +47,7 @@ def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
                        lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib))
 
 
-class LanesSoA(Lanes):
+class LanesSoA(GroupMemory, Lanes):
     """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function."""
 
     def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
@@ -49,81 +60,6 @@ class LanesSoA(Lanes):
         self.state = f.gep(self.final, f.mul(self.n, self.mstride), F64)
         self.glist = f.gep(self.state, f.mul(self.ngroups, STATE), F64)  # groups with a live lane
         self.gvlist = f.gep(self.glist, self.ngroups, I64)  # groups with a lane still validating
-
-    # --- addressing ----------------------------------------------------------------------------------------
-
-    def gmem(self, g):
-        return self.f.gep(self.mem, self.f.mul(g, self.gstride), F64)
-
-    def gs(self, g, k: int):
-        return self.f.gep(self.state, self.f.add(self.f.mul(g, STATE), k), F64)
-
-    def mask(self, g, k: int):
-        return self.f.b.load(self.gs(g, k), typ=I64)
-
-    def set_mask(self, g, k: int, v) -> None:
-        self.f.b.store(v, self.gs(g, k))
-
-    def lane(self, g, l_: int):
-        """Lane l of group g, or lane n-1 for a padding lane (its loads stay in bounds)."""
-        f = self.f
-        lane = f.add(f.mul(g, W), l_)
-        return f.sel(f.lt(lane, self.n), lane, f.sub(self.n, 1))
-
-    def el(self, lane, e: int):
-        f, b = self.f, self.f.b
-        return at(b, self.gmem(b.udiv(lane, c64(W))), f.add(c64(e * W), b.urem(lane, c64(W))))
-
-    def vld(self, p):
-        return self.f.b.load(p, typ=vec(W), align=8)
-
-    def vst(self, v, p) -> None:
-        self.f.b.store(v, p, align=8)
-
-    def each(self, m, body) -> None:
-        """body(l) for each lane l (0..W-1, unrolled) whose bit is set in the i64 mask m."""
-        b = self.f.b
-        for l_ in range(W):
-            with b.if_then(b.icmp_unsigned("!=", b.and_(m, c64(1 << l_)), c64(0))):
-                body(l_)
-
-    def bits(self, v):
-        """A <W x i1> as an i64 mask."""
-        return self.f.b.zext(self.f.b.bitcast(v, ir.IntType(W)), I64)
-
-    def lanes_of(self, m):
-        """An i64 mask as a <W x i1>."""
-        b = self.f.b
-        sp = b.insert_element(ir.Constant(ir.VectorType(I64, W), ir.Undefined), m, ir.Constant(I32, 0))
-        sp = b.shuffle_vector(sp, sp, ir.Constant(ir.VectorType(I32, W), [0] * W))
-        return b.icmp_unsigned("!=", b.and_(sp, ir.Constant(ir.VectorType(I64, W), [1 << k for k in range(W)])),
-                               ir.Constant(ir.VectorType(I64, W), [0] * W))
-
-    def bad(self, err):
-        b, lim = self.f.b, self.f.b.insert_element(ir.Constant(vec(W), ir.Undefined), self.limit, ir.Constant(I32, 0))
-        lim = b.shuffle_vector(lim, lim, ir.Constant(ir.VectorType(I32, W), [0] * W))
-        return self.bits(b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, lim)))
-
-    # --- pieces -----------------------------------------------------------------------------------------------
-
-    def keep(self, lane, back: bool = False) -> None:
-        """Copy the lane's memory out of its group into its own area (or, with back, the other way)."""
-        f = self.f
-        mine, grp = f.gep(self.final, f.mul(lane, self.mstride), F64), self.el(lane, 0)
-        with f.loop(c64(self.layout.size)) as e:
-            if back:
-                f.st(grp, f.mul(e, W), f.ld(mine, e, F64), F64)
-            else:
-                f.st(mine, e, f.ld(grp, f.mul(e, W), F64), F64)
-
-    def stopped(self, lane) -> None:
-        """A stopped lane's group computes on: when recording, keep its memory as it is now."""
-        with self.f.if_(self.recording):
-            self.keep(lane)
-
-    def ptr(self, g, k: int, l_: int):
-        """Pointer array k of the group's state, lane l."""
-        return self.f.b.inttoptr(self.f.ld(self.gs(g, k + l_), 0, I64), PTR)
 
     def load_group(self, g, q, train: bool) -> None:
         """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
