@@ -65,7 +65,7 @@ class NativeEvaluator:
             row[[abi.TASK_N_TRAIN, abi.TASK_EPOCHS, abi.TASK_N_VALID, abi.TASK_CLASSIFY, abi.TASK_F]] = [
                 t.n_train, t.epochs, t.n_valid, int(t.eval_type == ACCURACY), t.F]
             row[abi.TASK_FN] = self._kernels[t.F]
-            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)
+            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)  # lane groups (lanes_simd.py)
         return table
 
     # --- public API ----------------------------------------------------------------------------------
