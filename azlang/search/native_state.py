@@ -148,13 +148,17 @@ class Cache:
         self._import(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data, len(keys))
         self.ctx["C_HITS"], self.ctx["C_MISSES"] = cache.hits, cache.misses
 
-    def export(self) -> FecCache:
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys uint64, fitnesses, uses) oldest first, as FecCache.export() gives them."""
         n = self.ctx["C_COUNT"]
         keys, fits, uses = np.zeros(n, dtype=np.uint64), np.zeros(n), np.zeros(n, dtype=np.int64)
         got = self._export(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data)
         assert got == n, "native FEC cache list and count disagree"
+        return keys, fits, uses
+
+    def export(self) -> FecCache:
         return FecCache.from_arrays(
-            self.capacity, self.forget_every, keys, fits, uses, self.ctx["C_HITS"], self.ctx["C_MISSES"]
+            self.capacity, self.forget_every, *self.arrays(), self.ctx["C_HITS"], self.ctx["C_MISSES"]
         )
 
 
@@ -181,8 +185,8 @@ class NativeFecCache(FecCache):
     insert = lookup
 
     def export(self):
-        return self._native.export().export()
+        return self._native.arrays()  # straight from native memory: no entry dict built (checkpoints)
 
     def __reduce__(self):
-        plain = self._native.export()
-        return (FecCache.from_arrays, (plain.capacity, plain.forget_every, *plain.export(), plain.hits, plain.misses))
+        n = self._native
+        return (FecCache.from_arrays, (n.capacity, n.forget_every, *n.arrays(), self.hits, self.misses))

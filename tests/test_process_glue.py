@@ -1,0 +1,115 @@
+"""The whole process around the search: BLAS threads, lazy imports, the task cache's file format, and the native
+FEC cache's export straight to arrays (checkpoints), each against what it replaces."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from azlang.search.fec import FecCache
+from azlang.tasks import cache
+
+
+def run_python(code: str, env: dict | None = None) -> str:
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], env={**base, **(env or {})}, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip()
+
+
+# --- BLAS threads --------------------------------------------------------------------------------------------
+
+def test_cli_asks_for_one_blas_thread_before_numpy_loads():
+    code = "import os; from azlang.cli import single_threaded_blas; single_threaded_blas(); " \
+           "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert run_python(code) == "1"
+    assert run_python(code, {"OPENBLAS_NUM_THREADS": "3"}) == "3"  # the user's choice wins
+
+
+def test_cli_leaves_blas_alone_once_numpy_is_loaded():
+    code = "import os, numpy; from azlang.cli import single_threaded_blas; single_threaded_blas(); " \
+           "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    assert run_python(code) == "None"  # too late to matter: nothing is changed
+
+
+# --- imports a run does not need ------------------------------------------------------------------------------
+
+def test_printing_programs_does_not_load_the_parser():
+    code = ("import sys; from azlang.syntax import print_program; from azlang.search import tasksets; "
+            "print('lark' in sys.modules, 'urllib.request' in sys.modules)")
+    assert run_python(code) == "False False"
+
+
+def test_parse_still_works_after_the_lazy_import():
+    from azlang.syntax import parse, print_program
+
+    text = "def Setup():\n  s2 = 0.5\n\ndef Predict():\n  s1 = s2 * s0\n\ndef Learn():\n"
+    assert "s1 = s2 * s0" in print_program(parse(text))
+
+
+def test_task_modules_import_in_any_order():
+    for first in ("azlang.tasks.projected", "azlang.tasks.tabular", "azlang.tasks.build"):
+        assert run_python(f"import {first}; from azlang.tasks.build import BUILDERS; print('cifar' in BUILDERS)") \
+            == "True"
+
+
+# --- the task cache's file format --------------------------------------------------------------------------
+
+def arrays(rng):
+    return {"train_x": rng.normal(size=(30, 4)), "train_y": rng.integers(0, 2, 30).astype(np.float64),
+            "valid_x": rng.normal(size=(7, 4)), "valid_y": np.array([np.nan, -0.0, np.inf, 1, 0, 1, 0])}
+
+
+def test_task_cache_round_trip_is_exact(tmp_path):
+    a = arrays(np.random.default_rng(1))
+    path = cache.store("k", a, tmp_path)
+    assert path.suffix == ".npys"
+    b = cache.load("k", tmp_path)
+    for name in cache.ARRAYS:
+        assert b[name].dtype == a[name].dtype and b[name].shape == a[name].shape
+        assert b[name].tobytes() == a[name].tobytes()  # bit for bit, NaN and -0.0 included
+        assert b[name].flags.writeable
+
+
+def test_task_cache_entry_that_is_not_whole_reads_as_absent(tmp_path):
+    path = cache.store("k", arrays(np.random.default_rng(2)), tmp_path)
+    whole = path.read_bytes()
+    for cut in (0, 5, 100, len(whole) // 2, len(whole) - 1):
+        path.write_bytes(whole[:cut])
+        assert cache.load("k", tmp_path) is None
+    path.write_bytes(whole + b"\0")
+    assert cache.load("k", tmp_path) is None
+    assert cache.load("absent", tmp_path) is None
+
+
+def test_task_cache_keys_name_the_format():
+    assert cache.key(a=1) != cache.key(a=2)
+    assert len(cache.key(a=1)) == 40
+
+
+# --- the native FEC cache in checkpoints -----------------------------------------------------------------------
+
+native = pytest.importorskip("azlang.backends.native")
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+def test_native_fec_cache_exports_the_arrays_its_plain_cache_would():
+    from azlang.search import checkpoint
+    from azlang.search.native_state import NativeFecCache
+    from test_search_native_loop import rich, run_both
+
+    py, nat = run_both(rich(), 2)
+    assert isinstance(nat.state.cache, NativeFecCache) and len(nat.state.cache) > 0
+    plain = pickle.loads(pickle.dumps(nat.state.cache))
+    assert type(plain) is FecCache and plain.entries == py.state.cache.entries
+    assert (plain.hits, plain.misses) == (py.state.cache.hits, py.state.cache.misses)
+    for x, y in zip(nat.state.cache.export(), py.state.cache.export()):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    a, b = checkpoint.to_data(nat.state.cache), checkpoint.to_data(py.state.cache)
+    assert a.name == b.name == "FecCache"
+    assert a.fields.keys() == b.fields.keys()
+    for k in a.fields:
+        assert np.array_equal(a.fields[k], b.fields[k])
