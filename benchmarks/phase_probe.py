@@ -156,7 +156,9 @@ def main() -> int:
     _patch_imports()
     _enter("import")
     from azlang import cli  # the CLI's own imports
+
     _leave()
+    getattr(cli, "single_threaded_blas", lambda: None)()  # as cli.main() does, before the probe loads NumPy
     _patch_azlang()
     sys.argv = ["azc", *args]
     code = 0

@@ -113,3 +113,14 @@ def test_native_fec_cache_exports_the_arrays_its_plain_cache_would():
     assert a.fields.keys() == b.fields.keys()
     for k in a.fields:
         assert np.array_equal(a.fields[k], b.fields[k])
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+@pytest.mark.parametrize(("size", "forget"), [(2, 0), (5, 2), (7, 0), (64, 3)])
+def test_native_fec_cache_layout_evicts_and_forgets_as_the_python_cache(size, forget):
+    """Tiny caches: every insert evicts, probe chains wrap the table and backward-shift deletions move slots."""
+    from test_search_native_loop import assert_same, rich, run_both
+
+    py, nat = run_both(rich(**{"fec.cache_size": size, "fec.forget_every": forget}), 2)
+    assert_same(py, nat)
+    assert py.state.cache.misses > size

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from azlang.backends.native import pack
-from azlang.backends.native.search_abi import Ctx
+from azlang.backends.native.search_abi import C_ENTRY_WORDS, C_LINKS, Ctx
 from azlang.ir.bytecode import Bytecode
 from azlang.search.fec import FecCache
 from azlang.search.generate import freeze
@@ -125,15 +125,17 @@ class Cache:
 
     def __init__(self, ctx: Ctx, capacity: int, forget_every: int, functions: dict[str, int]):
         self.ctx, self.capacity, self.forget_every = ctx, capacity, forget_every
+        if capacity >= 1 << 31:
+            raise ValueError("the native FEC cache holds fewer than 2**31 entries (fec.cache_size)")
         size = 1 << max(4, (2 * capacity - 1).bit_length())  # load factor <= 1/2
-        ctx.array("C_TABLE", np.full(size, -1, dtype=np.int64))
+        table = np.full((size, 2), -1, dtype=np.int64)  # (key, entry) per position: entry -1 = empty
+        ctx.array("C_TABLE", table)
         ctx["C_MASK"] = size - 1
-        for name in ("C_KEY", "C_USES", "C_PREV"):
-            ctx.array(name, np.zeros(capacity, dtype=np.int64))
-        ctx.array("C_FIT", np.zeros(capacity))
-        nxt = np.arange(1, capacity + 1, dtype=np.int64)
-        nxt[-1] = -1
-        ctx.array("C_NEXT", nxt)  # the free list: every entry, in order
+        ent = np.zeros((capacity, C_ENTRY_WORDS), dtype=np.int64)  # key, fitness bits, uses, prev | next
+        links = ent[:, C_LINKS:].view(np.int32)  # (prev, next) as int32
+        links[:, 1] = np.arange(1, capacity + 1, dtype=np.int32)
+        links[-1, 1] = -1  # the free list: every entry, in order (through next)
+        ctx.array("C_ENT", ent)
         ctx["C_HEAD"], ctx["C_TAIL"], ctx["C_FREE"], ctx["C_COUNT"] = -1, -1, 0, 0
         ctx["C_CAPACITY"], ctx["C_FORGET"] = capacity, forget_every
         self._import = ctypes.CFUNCTYPE(

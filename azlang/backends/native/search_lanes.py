@@ -20,7 +20,7 @@ from llvmlite import ir
 from azlang.backends.native import abi as kabi
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_emit import Fn, Lib, c64
-from azlang.backends.native.search_fec import combine
+from azlang.backends.native.search_fec import Cache, combine
 from azlang.search.fec import FEC_SEED
 
 VOID = ir.VoidType()
@@ -89,11 +89,11 @@ def _stage(lib: Lib) -> None:
             with f.if_(f.ne(rnd, 0)):
                 f.ret()  # setup draws from the search Rng: full evaluations stay one at a time, in order
             n.set(c64(0))
-            budgeted, c_table = f.cxp("BUDGETED"), f.cxp("C_TABLE")
+            budgeted, cache = f.cxp("BUDGETED"), Cache(f)
             with f.loop(hi, lo) as t:
                 part = f.sel(f.flag(f.ld(pre_ok, t)), f.ld(f.cxp("PRE_PART"), t), f.ld(ps.part, t))
                 key = combine(b, combine(b, part, t), f.ld(budgeted, t))
-                absent = f.lt(f.ld(c_table, f.call(lib.cache_find, key)), 0)
+                absent = f.lt(cache.slot(f.call(lib.cache_find, key)), 0)
                 with f.if_(absent):
                     add(t)
         with plain, f.loop(hi, lo) as t:
