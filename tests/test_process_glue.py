@@ -124,3 +124,76 @@ def test_native_fec_cache_layout_evicts_and_forgets_as_the_python_cache(size, fo
     py, nat = run_both(rich(**{"fec.cache_size": size, "fec.forget_every": forget}), 2)
     assert_same(py, nat)
     assert py.state.cache.misses > size
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+def test_fec_keys_of_long_probes_match_past_the_precomputed_positions():
+    """Probes of 300 recorded errors: positions beyond the native hash's 256 precomputed keys."""
+    from test_search_native_loop import assert_same, rich, run_both
+
+    cfg = rich(**{"tasks.search": ("linear:F4:D1:N300:V40",), "fec.num_train_examples": 280,
+                  "fec.num_valid_examples": 30, "evolution.population": 12, "fec.cache_size": 50})
+    py, nat = run_both(cfg, 1)
+    assert_same(py, nat)
+    assert py.state.cache.hits + py.state.cache.misses >= 24
+
+
+def reference_live_rows(code: np.ndarray, sizes, shape) -> np.ndarray:
+    """search_dce's definition restated in Python: liveness of s1-after-Predict as a fixed point over register
+    bit sets (Predict and Learn in any order), random ops always kept, OP57/58 never ending liveness."""
+    from azlang.backends.native import search_abi as abi
+
+    base = [0, 0, shape.S, shape.S + shape.V]
+
+    def bit(kind, addr):
+        return 0 if kind == 0 else 1 << (base[kind] + int(addr))
+
+    def sweep(rows, live):
+        marks = []
+        for op, a, b, out in rows[::-1]:
+            keep = False
+            if op != 0:
+                outb = bit(abi.OP_OUT[op], out)
+                if abi.OP_RANDOM[op]:
+                    keep, live = True, live & ~outb
+                elif live & outb:
+                    keep = True
+                    if not abi.OP_PARTIAL[op]:
+                        live = (live & ~outb) | bit(abi.OP_IN1[op], a) | bit(abi.OP_IN2[op], b)
+            marks.append(keep)
+        return live, marks[::-1]
+
+    ns, np_, _ = sizes
+    setup, pred, learn = code[:ns], code[ns:ns + np_], code[ns + np_:]
+    kill, s1 = ~(1 | 1 << shape.S), 2
+    lip = lil = 0
+    while True:
+        new_p, mp = sweep(pred, ((lip | lil) & kill) | s1)
+        new_l, ml = sweep(learn, lip & kill)
+        if (new_p, new_l) == (lip, lil):
+            break
+        lip, lil = new_p, new_l
+    _, ms = sweep(setup, lip & kill)
+    keep = np.array(ms + mp + ml, dtype=bool)
+    return code[keep], [sum(ms), sum(mp), sum(ml)]
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_native_live_programs_are_the_reference_dce(seed):
+    """Each slot's live program (written by the native loop with its child) is the dce of the slot's program."""
+    from azlang.search.config import override
+    from test_search_native_loop import rich, run_both
+
+    _, nat = run_both(override(rich(), {"run.random_seed": seed}), 3)
+    keep, shape = nat.native.ctx.keep, nat.native.shape
+    checked = 0
+    for i in range(nat.P):
+        if not keep["PL_OK"][i]:
+            continue
+        sizes = keep["POP_SIZES"][i].tolist()
+        rows, live_sizes = reference_live_rows(keep["POP_CODE"][i, :sum(sizes)], sizes, shape)
+        assert keep["PL_SIZES"][i].tolist() == live_sizes
+        assert np.array_equal(keep["PL_CODE"][i, :len(rows)], rows)
+        checked += 1
+    assert checked > nat.P // 2

@@ -16,9 +16,9 @@ from llvmlite import ir
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_abi import C_ENTRY_WORDS as ENTRY_WORDS
 from azlang.backends.native.search_abi import C_LINKS
-from azlang.backends.native.search_emit import Fn, Lib, c64, cf, val
+from azlang.backends.native.search_emit import Fn, Lib, c64, cf, table, val
 from azlang.backends.native.search_gen import mix
-from azlang.rng import GAMMA
+from azlang.rng import GAMMA, MASK64, _mix
 
 VOID = ir.VoidType()
 
@@ -28,18 +28,32 @@ def combine(b: ir.IRBuilder, h, x):
     return mix(b, b.add(b.xor(h, x), c64(GAMMA)))
 
 
+POSITION_KEYS = 256  # mix(i * GAMMA) for positions i = 1..256 (every FEC probe of the configs we ship) precomputed
+
+
+def _signed(x: int) -> int:
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
 def build_hash(lib: Lib) -> None:
     """errors_hash(rec_train, n_train, rec_valid, n_valid) -> the key before task index and budget."""
     f = Fn(lib.module, "errors_hash", I64, [PTR, I64, PTR, I64])
     rt, nt, rv, nv = f.args
     b = f.b
     acc = f.var(c64(0))
+    keys = table(lib.module, "fec_position_keys", [_signed(_mix((i + 1) * GAMMA & MASK64)) for i in range(POSITION_KEYS)])
 
     def add_all(buf, n, first):
         with f.loop(n) as i:
             e = b.fadd(f.ld(buf, i, F64), cf(0.0))  # -0.0 -> +0.0, like the Python key
-            key = mix(b, b.mul(f.add(f.add(i, first), 1), c64(GAMMA)))
-            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key))))
+            pos = f.add(i, first)
+            key = f.var(c64(0))
+            with f.if_else(f.lt(pos, POSITION_KEYS)) as (known, far):
+                with known:
+                    key.set(f.const(keys, pos))
+                with far:
+                    key.set(mix(b, b.mul(f.add(pos, 1), c64(GAMMA))))
+            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key.get()))))
 
     add_all(rt, nt, c64(0))
     add_all(rv, nv, nt)
