@@ -97,9 +97,10 @@ native = pytest.importorskip("azlang.backends.native")
 
 @pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
 def test_native_fec_cache_exports_the_arrays_its_plain_cache_would():
+    from test_search_native_loop import rich, run_both
+
     from azlang.search import checkpoint
     from azlang.search.native_state import NativeFecCache
-    from test_search_native_loop import rich, run_both
 
     py, nat = run_both(rich(), 2)
     assert isinstance(nat.state.cache, NativeFecCache) and len(nat.state.cache) > 0
@@ -182,8 +183,9 @@ def reference_live_rows(code: np.ndarray, sizes, shape) -> np.ndarray:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_native_live_programs_are_the_reference_dce(seed):
     """Each slot's live program (written by the native loop with its child) is the dce of the slot's program."""
-    from azlang.search.config import override
     from test_search_native_loop import rich, run_both
+
+    from azlang.search.config import override
 
     _, nat = run_both(override(rich(), {"run.random_seed": seed}), 3)
     keep, shape = nat.native.ctx.keep, nat.native.shape
