@@ -199,3 +199,9 @@ def test_native_live_programs_are_the_reference_dce(seed):
         assert np.array_equal(keep["PL_CODE"][i, :len(rows)], rows)
         checked += 1
     assert checked > nat.P // 2
+
+
+def test_cli_main_leaves_nothing_for_the_exit_collection():
+    code = ("import gc, sys; from azlang.cli import main; sys.argv = ['azc', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_freeze_count() > 1000, gc.isenabled())")
+    assert run_python(code).splitlines()[-1] == "True True"
