@@ -205,3 +205,17 @@ def test_cli_main_leaves_nothing_for_the_exit_collection():
     code = ("import gc, sys; from azlang.cli import main; sys.argv = ['azc', '--help']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\nprint(gc.get_freeze_count() > 1000, gc.isenabled())")
     assert run_python(code).splitlines()[-1] == "True True"
+
+
+def test_island_processes_fork_from_a_preloaded_server_where_there_is_one():
+    import multiprocessing as mp
+
+    from azlang.search.executors import PRELOAD, ProcessExecutor
+
+    ex = ProcessExecutor()
+    if "forkserver" in mp.get_all_start_methods():
+        assert ex.ctx.get_start_method() == "forkserver"
+        assert "azlang.search.islands" in PRELOAD and "numpy" in PRELOAD
+    else:
+        assert ex.ctx.get_start_method() == "spawn"
+    assert ProcessExecutor("spawn").ctx.get_start_method() == "spawn"  # still selectable

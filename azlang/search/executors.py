@@ -129,8 +129,10 @@ def _serve_island(conn, job: IslandJob) -> None:
 class ProcessExecutor:
     """One spawned process per island; the coordinator lives here and answers each island's reports."""
 
-    def __init__(self, start_method: str = "spawn"):
-        self.ctx = mp.get_context(start_method)
+    def __init__(self, start_method: str | None = None):
+        self.ctx = mp.get_context(start_method or default_start_method())
+        if self.ctx.get_start_method() == "forkserver":
+            self.ctx.set_forkserver_preload(PRELOAD)
 
     def run(self, jobs, coordinator, checkpoint, every):
         pipes, procs = [], []
@@ -189,6 +191,17 @@ class ProcessExecutor:
             elif not asking and schedule.due(time.monotonic()):
                 asking = True
         return [final[k] for k in range(len(pipes))]
+
+
+# What every worker imports: loaded once in the fork server, so each island's process starts with them loaded
+# (a spawned worker pays Python's start and these imports, ~0.3 CPU s, per island and per run).
+PRELOAD = ["numpy", "azlang.search.islands", "azlang.search.native_island", "azlang.search.checkpoint",
+           "azlang.backends.native.evaluator", "azlang.backends.native.search_loop"]
+
+
+def default_start_method() -> str:
+    """forkserver where the platform has it (a clean single-threaded server, forked per island), else spawn."""
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
 def make_executor(workers: int, kind: str = "local", address: str = "") -> Executor:
