@@ -219,3 +219,29 @@ def test_island_processes_fork_from_a_preloaded_server_where_there_is_one():
     else:
         assert ex.ctx.get_start_method() == "spawn"
     assert ProcessExecutor("spawn").ctx.get_start_method() == "spawn"  # still selectable
+
+
+def test_fec_cache_from_arrays_is_lazy_and_behaves_as_the_cache_it_came_from():
+    rng = np.random.default_rng(5)
+    eager = FecCache(50, 4)
+    keys = rng.integers(0, 2**63, 40).tolist() + [2**64 - 1, 0]
+    for k in keys + keys[:10]:
+        if eager.lookup(k) is None:
+            eager.insert(k, float(rng.normal()))
+    lazy = FecCache.from_arrays(50, 4, *eager.export(), eager.hits, eager.misses)
+    assert lazy._entries is None and len(lazy) == len(eager)  # nothing built yet
+    for x, y in zip(lazy.export(), eager.export()):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    assert lazy._entries is None
+    for k in keys[::-1] + [12345]:  # the same lookups and inserts on both: same answers, same LRU order
+        a, b = lazy.lookup(k), eager.lookup(k)
+        assert a == b
+        if a is None:
+            lazy.insert(k, 0.5)
+            eager.insert(k, 0.5)
+    assert lazy.entries == eager.entries and list(lazy.entries) == list(eager.entries)
+    assert (lazy.hits, lazy.misses) == (eager.hits, eager.misses)
+    with pytest.raises(ValueError, match="differ in length"):
+        FecCache.from_arrays(5, 2, np.zeros(2, dtype=np.uint64), np.zeros(1), np.zeros(2, dtype=np.int64))
+    back = pickle.loads(pickle.dumps(FecCache.from_arrays(50, 4, *eager.export())))
+    assert back.entries == eager.entries
