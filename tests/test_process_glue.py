@@ -245,3 +245,22 @@ def test_fec_cache_from_arrays_is_lazy_and_behaves_as_the_cache_it_came_from():
         FecCache.from_arrays(5, 2, np.zeros(2, dtype=np.uint64), np.zeros(1), np.zeros(2, dtype=np.int64))
     back = pickle.loads(pickle.dumps(FecCache.from_arrays(50, 4, *eager.export())))
     assert back.entries == eager.entries
+
+
+def test_run_metadata_is_collected_once_per_run(tmp_path, monkeypatch):
+    import json
+
+    from azlang.search import experiment
+    from azlang.search.config import override
+    from azlang.search.presets import demo_config
+
+    calls = []
+    real = experiment.collect_metadata
+    monkeypatch.setattr(experiment, "collect_metadata", lambda *a: calls.append(1) or real(*a))
+    cfg = override(demo_config(), {"evolution.population": 20, "evolution.tournament": 4, "stop.max_individuals": 60,
+                                   "stop.max_experiments": 2, "tasks.search": ("linear:F4:D2:N20:V20",),
+                                   "tasks.select": (), "tasks.final": (), "run.random_seed": 3})
+    r = experiment.run_experiment(cfg, tmp_path / "run")
+    assert len(calls) == 1
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["metadata"] == r.metadata and r.metadata["git_commit"] == real(cfg, [])["git_commit"]
