@@ -264,3 +264,22 @@ def test_run_metadata_is_collected_once_per_run(tmp_path, monkeypatch):
     assert len(calls) == 1
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["metadata"] == r.metadata and r.metadata["git_commit"] == real(cfg, [])["git_commit"]
+
+
+def test_plain_progress_lines_print_as_rich_would():
+    import io
+
+    from rich.console import Console
+
+    from azlang.search.cli_progress import Display, plain_line
+
+    event = {"event": "progress", "experiment": 0, "individuals": 120000, "individuals_per_s": 31234.5,
+             "train_steps": 123456789, "best": 0.987654321, "mean": -0.5, "stdev": 0.25, "fec_hit_rate": 0.891,
+             "hurdle_pass_rate": None, "done": 0.42, "eta": 12.3, "time": 4.56}
+    texts = [plain_line(event), plain_line({**event, "eta": None, "done": None, "fec_hit_rate": None}),
+             "x" * 300, "  search tasks: linear:F4", "tab\there", "emoji :smile: here", "ünïcödé [bold]x[/bold]", ""]
+    for text in texts:
+        fast, slow = io.StringIO(), io.StringIO()
+        Display(Console(file=fast, highlight=False)).print(text)
+        Console(file=slow, highlight=False).print(text, soft_wrap=True, markup=False, highlight=False)
+        assert fast.getvalue() == slow.getvalue(), text
