@@ -283,3 +283,40 @@ def test_plain_progress_lines_print_as_rich_would():
         Display(Console(file=fast, highlight=False)).print(text)
         Console(file=slow, highlight=False).print(text, soft_wrap=True, markup=False, highlight=False)
         assert fast.getvalue() == slow.getvalue(), text
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+def test_migration_between_native_islands_is_the_python_loops():
+    """Two islands taking turns in one process, migrating every 2 sweeps: bulk emigrants / immigrants of the
+    native islands give the Python loop's run (populations, fitnesses, counters, program)."""
+    from azlang.search.config import override
+    from azlang.search.executors import InProcessExecutor
+    from azlang.search.experiment import run_experiment
+    from azlang.search.presets import demo_config
+
+    cfg = override(demo_config(), {"evolution.population": 30, "evolution.tournament": 4,
+                                   "stop.max_individuals": 600, "stop.max_experiments": 1,
+                                   "tasks.search": ("linear:F4:D2:N20:V20",), "tasks.select": (),
+                                   "tasks.final": (), "run.workers": 2, "run.migrate_every": 60,
+                                   "run.random_seed": 5, "run.progress_every": 10**9})
+    a, b = (run_experiment(override(cfg, {"evolution.loop": loop}), executor=InProcessExecutor())
+            for loop in ("python", "native"))
+    assert (a.individuals, a.train_steps, a.search_fitness, a.text) == (b.individuals, b.train_steps,
+                                                                      b.search_fitness, b.text)
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+def test_bulk_immigrants_with_a_bad_program_fail_like_one_by_one():
+    from azlang.backends.native.pack import BytecodeError
+    from azlang.ir.bytecode import Bytecode
+    from test_search_native_loop import rich, run_both
+
+    _, nat = run_both(rich(), 1)
+    good = [(0.5, nat.state.programs[k]) for k in range(3)]
+    code = np.array(good[1][1].code)
+    code[0, 3] = 999  # an output address outside memory
+    bad = Bytecode(code, np.array(good[1][1].data), good[1][1].sizes)
+    cursor = nat.state.cursor
+    with pytest.raises(BytecodeError, match="outside memory"):
+        nat.immigrate([good[0], (0.25, bad), good[2]])
+    assert nat.state.programs[cursor] == good[0][1]  # what came before the bad one was written, as before

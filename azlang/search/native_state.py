@@ -81,6 +81,40 @@ class Population:
         self.live_ok[i] = 0  # nor its live program
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], n)
 
+    def get_many(self, slots: list[int]) -> list[Bytecode]:
+        """get() of several slots (emigrants): the sizes read once, one copy per array."""
+        sizes = self.sizes[slots].tolist()
+        out = []
+        for i, sz in zip(slots, sizes):
+            n = sz[0] + sz[1] + sz[2]
+            out.append(freeze(Bytecode(self.code[i, :n].copy(), self.data[i, :n].copy(), tuple(sz))))
+        return out
+
+    def put_many(self, slots: list[int], bcs: list[Bytecode], shape, Fs) -> None:
+        """put() of several programs (immigrants) into distinct slots, checked in one vectorised pass; a batch
+        with a bad program goes program by program, so the error and what was written are put()'s."""
+        arrays = [pack.arrays(bc) for bc in bcs]
+        if not arrays:
+            return
+        code = np.concatenate([a[0] for a in arrays])
+        data = np.concatenate([a[1] for a in arrays])
+        try:
+            pack.check_rows(code, data, shape, Fs, lambda r: f"row {r}")
+        except pack.BytecodeError:
+            for i, bc in zip(slots, bcs):
+                self.put(i, bc, shape, Fs)
+            raise AssertionError("a batch that fails its check has a program that fails alone") from None
+        longest = max(len(c) for c, _ in arrays)
+        if longest > self.cap - 1:
+            self.resize(max(2 * self.cap, longest + 1))
+        valid = self.ctx.keep["PVALID"]
+        for i, bc, (c, d) in zip(slots, bcs, arrays):
+            n = len(c)
+            self.code[i, :n], self.data[i, :n], self.sizes[i] = c, d, bc.sizes
+            valid[i] = 0
+            self.live_ok[i] = 0
+        self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
+
     def best(self) -> Bytecode:
         sizes = tuple(self.ctx.keep["BEST_SIZES"].tolist())
         n = sum(sizes)
