@@ -307,9 +307,10 @@ def test_migration_between_native_islands_is_the_python_loops():
 
 @pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
 def test_bulk_immigrants_with_a_bad_program_fail_like_one_by_one():
+    from test_search_native_loop import rich, run_both
+
     from azlang.backends.native.pack import BytecodeError
     from azlang.ir.bytecode import Bytecode
-    from test_search_native_loop import rich, run_both
 
     _, nat = run_both(rich(), 1)
     good = [(0.5, nat.state.programs[k]) for k in range(3)]
