@@ -344,10 +344,11 @@ class FakeConn:
 
 
 def test_island_worker_decides_migration_as_the_coordinator_does():
+    from test_search_native_loop import rich
+
     from azlang.search.executors import _serve_island
     from azlang.search.islands import Coordinator, IslandJob, new_state
     from azlang.search.tasksets import build, parse_all
-    from test_search_native_loop import rich
 
     cfg = rich(**{"evolution.population": 20})
     specs = parse_all(cfg.tasks.search)
