@@ -87,6 +87,12 @@ class Cache:
     def clear_slot(self, pos) -> None:
         self.f.st(self.table, self.f.add(self.f.mul(pos, 2), 1), c64(-1))
 
+    def entry_ptr(self, e):
+        return self.f.gep(self.ent, self.f.mul(e, ENTRY_WORDS), I64)
+
+    def slot_ptr(self, pos):
+        return self.f.gep(self.table, self.f.mul(pos, 2), I64)
+
     def _word(self, e, k):
         return self.f.add(self.f.mul(e, ENTRY_WORDS), k)
 
