@@ -362,3 +362,47 @@ def test_island_worker_decides_migration_as_the_coordinator_does():
         coordinator.receive(rep)
     assert sum(r.emigrants is not None for r in reports) == 3 and len(reports[2].emigrants) == 10
     assert conn.sent[-1].state is not None  # the final state after the stop
+
+
+def test_task_cache_reads_arrays_onto_cache_line_boundaries(tmp_path):
+    a = arrays(np.random.default_rng(3))
+    cache.store("k", a, tmp_path)
+    b = cache.load("k", tmp_path)
+    for name in cache.ARRAYS:
+        assert b[name].ctypes.data % 64 == 0 and np.array_equal(b[name], a[name], equal_nan=True)
+
+
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+def test_native_evaluator_points_at_line_aligned_task_data_with_the_same_results():
+    from dataclasses import replace
+
+    from azlang.api import find_program
+    from azlang.backends.native import abi
+    from azlang.backends.native.evaluator import NativeEvaluator
+    from azlang.evaluate import EvalOptions
+    from azlang.ir.bytecode import to_bytecode
+    from azlang.ir.nodes import MemoryShape
+    from azlang.search.tasksets import build, parse_all
+    from azlang.syntax import load
+
+    def misaligned(x):
+        raw = np.zeros(x.size + 1)
+        out = raw[1:].reshape(x.shape)  # 8 bytes past an allocation: never on a 64-byte boundary
+        out[...] = x
+        return out
+
+    tasks = build(parse_all(["linear:F16:D3:N50:V20"]))
+    shifted = [replace(t, train_x=misaligned(t.train_x), valid_x=misaligned(t.valid_x),
+                       train_y=misaligned(t.train_y)) for t in tasks]
+    assert all(t.train_x.ctypes.data % 64 for t in shifted)
+    prog = to_bytecode(load(find_program("linear_sgd")))
+    shape = MemoryShape(4, 4, 1)
+    results = []
+    for ts in (tasks, shifted):
+        ev = NativeEvaluator(ts, shape)
+        assert all(int(a) % 64 == 0 for k in (abi.TASK_TRAIN_X, abi.TASK_TRAIN_Y, abi.TASK_VALID_X,
+                                              abi.TASK_VALID_Y) for a in ev.table[:, k])
+        res = ev.evaluate_batch([prog], Rng(4), EvalOptions(record=True))
+        results.append((res.fitness.tolist(), res.train_steps.tolist(),
+                        [(r.train_errors, r.valid_errors) for r in res.tasks[0]]))
+    assert results[0] == results[1]
