@@ -124,6 +124,7 @@ class Driver:
         self.progress = progress
         self.last_tasks: list = []  # raw metric per task of the latest select / final evaluation
         self.schedule = CheckpointSchedule(cfg.run.checkpoint_every, time.monotonic())
+        self._metadata: dict | None = None
 
     def elapsed(self) -> float:
         return self.state.seconds + time.monotonic() - self.started
@@ -318,8 +319,11 @@ class Driver:
         )
 
     def metadata(self) -> dict:
-        specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
-        return collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
+        """Computed once per run (the summary and the returned result both carry it: git, tasks, versions)."""
+        if self._metadata is None:
+            specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
+            self._metadata = collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
+        return dict(self._metadata)
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:
