@@ -201,9 +201,13 @@ class LanesSoA(GroupMemory, Lanes):
         """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
         f, b = self.f, self.f.b
         cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
-        with f.if_(f.ne(cls, 0)):  # lane by lane in memory: no vector stays live across the libm calls
-            self.each(cls, lambda l_: b.store(sigmoid(self.cx, b.load(at(b, s1, l_), typ=F64)), at(b, s1, l_)))
-        return self.vld(s1)
+
+        def sig(l_, x):
+            y = sigmoid(self.cx, x)
+            b.store(y, at(b, s1, l_))  # learn reads the squashed prediction
+            return y
+
+        return self.per_lane(cls, [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig)
 
     def validate(self, row0, ng) -> None:
         f, b = self.f, self.f.b
@@ -248,11 +252,9 @@ class LanesSoA(GroupMemory, Lanes):
         f, b = self.f, self.f.b
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
-        self.vst(b.fsub(self.vld(ys), self.vld(s1)), self.spare)
-        with f.if_(f.ne(b.and_(cls, self.mask(g, VLIVE)), 0)):  # lane by lane in memory (spare), as in squash
-            self.each(b.and_(cls, self.mask(g, VLIVE)), lambda l_: b.store(class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
-                                                          b.load(at(b, s1, l_), typ=F64)), at(b, self.spare, l_)))
-        e = self.vld(self.spare)
+        d = b.fsub(self.vld(ys), self.vld(s1))
+        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)), [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
+                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64), b.load(at(b, s1, l_), typ=F64)))
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)
