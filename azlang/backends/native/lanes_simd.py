@@ -199,7 +199,7 @@ class LanesSoA(GroupMemory, Lanes):
 
     def squash(self, g, s1):
         """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
-        f, b = self.f, self.f.b
+        b = self.f.b
         cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
 
         def sig(l_, x):
