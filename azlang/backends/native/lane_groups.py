@@ -48,17 +48,25 @@ class GroupMemory:
     def vld(self, p):
         return self.f.b.load(p, typ=vec(W), align=8)
 
-    def per_lane(self, m, xs, fn):
-        """The W-vector of xs[l], replaced by fn(l, xs[l]) on the lanes of mask m (a libm call per lane). The
-        lanes stay scalars until the vector is built: a vector load of scalar stores (results through memory)
-        cannot take them from the store buffer and stalls until they retire, and no vector lives across a call."""
-        f, b, out = self.f, self.f.b, ir.Constant(vec(W), ir.Undefined)
-        for l_, x in enumerate(xs):
-            v = f.var(x)
-            with b.if_then(b.icmp_unsigned("!=", b.and_(m, c64(1 << l_)), c64(0))):
-                v.set(fn(l_, x))
-            out = b.insert_element(out, v.get(), ir.Constant(I32, l_))
-        return out
+    def per_lane(self, m, xs, fn, plain):
+        """The W-vector of xs[l], replaced by fn(l, xs[l]) on the lanes of mask m (a libm call per lane), or
+        plain() when m is empty. The lanes stay scalars until the vector is built: a vector load of scalar
+        stores (results through memory) cannot take them from the store buffer and stalls until they retire,
+        and no vector lives across a call."""
+        f, b = self.f, self.f.b
+        out = f.var(ir.Constant(vec(W), [0.0] * W))
+        with f.if_else(f.ne(m, 0)) as (some, none):
+            with some:
+                v = ir.Constant(vec(W), ir.Undefined)
+                for l_, x in enumerate(xs()):
+                    lane = f.var(x)
+                    with b.if_then(b.icmp_unsigned("!=", b.and_(m, c64(1 << l_)), c64(0))):
+                        lane.set(fn(l_, x))
+                    v = b.insert_element(v, lane.get(), ir.Constant(I32, l_))
+                out.set(v)
+            with none:
+                out.set(plain())
+        return out.get()
 
     def vst(self, v, p) -> None:
         self.f.b.store(v, p, align=8)

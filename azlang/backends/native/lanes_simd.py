@@ -207,7 +207,7 @@ class LanesSoA(GroupMemory, Lanes):
             b.store(y, at(b, s1, l_))  # learn reads the squashed prediction
             return y
 
-        return self.per_lane(cls, [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig)
+        return self.per_lane(cls, lambda: [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig, lambda: self.vld(s1))
 
     def validate(self, row0, ng) -> None:
         f, b = self.f, self.f.b
@@ -253,8 +253,10 @@ class LanesSoA(GroupMemory, Lanes):
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
         d = b.fsub(self.vld(ys), self.vld(s1))
-        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)), [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
-                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64), b.load(at(b, s1, l_), typ=F64)))
+        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
+                          lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
+                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+                                                    b.load(at(b, s1, l_), typ=F64)), lambda: d)
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)
