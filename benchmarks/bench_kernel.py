@@ -5,7 +5,8 @@
 
 Rows: the demo shape (F=4, 10 linear tasks of 100/100 examples, memory 4/3/1) with linear SGD and an evolved
 demo program, and the baseline shape (F=16, 10 classification tasks of 8000/1000 Gaussian examples, memory
-5/9/2) with linear SGD (logistic), the evolved CIFAR net and the two-layer net. Each figure is the median of
+5/9/2) with linear SGD (logistic), the evolved CIFAR net, the two-layer net and a candidate that never
+reads v0 (as many early baseline candidates). Each figure is the median of
 `--repeats` runs (process CPU time: the machine may be shared), the variants alternated in one process; ns per train step counts the validation work
 of the evaluation too (it is what an evaluation costs divided by its train steps), as the C++ figures do.
 """
@@ -34,6 +35,14 @@ from azlang.tasks.task import ACCURACY, Task
 from azlang.tools.tune import with_values
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_FEATURES = """
+def Setup():
+  s2 = 0.1
+def Predict():
+  s1 = s2 * s2
+def Learn():
+  s3 = s0 - s1
+"""  # an early baseline candidate: no instruction reads v0, so lane groups load no feature rows
 EVOLVED_DEMO = """
 def Setup():
   s3 = 0.7196586122147091
@@ -99,6 +108,7 @@ def main() -> None:
     row("evolved CIFAR net (examples/evolved)", load_file(ROOT / "examples/evolved/cifar_f16_net.az"),
         base, base_shape, reps)
     row("nn_2layer, same shape", with_values(load("nn_2layer"), {"lr": 0.003}), base, base_shape, reps)
+    row("a candidate that never reads v0, same shape", parse(NO_FEATURES), base, base_shape, reps)
 
 
 if __name__ == "__main__":

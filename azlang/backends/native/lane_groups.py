@@ -12,8 +12,11 @@ from llvmlite import ir
 from azlang.backends.native import abi
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, vec
 from azlang.backends.native.search_emit import c64
+from azlang.ir.ops import OPS, VECTOR
 
 W = abi.SOA_W
+# per op: 1 when in1 is a vector register, 2 when in2 is (their OR when both)
+_VECTOR_INS = [sum(1 << k for k, kind in enumerate(o.ins) if kind == VECTOR) for o in OPS]
 LIVE, VLIVE, VFAIL, CLS, LOSS, YS = 0, 1, 2, 3, 8, 8 + W  # a group's state: 4 masks, losses, labels,
 SEQ, TX, TY, VX, VY, XP = (8 + k * W for k in range(2, 8))  # then per lane: task pointers, the example read
 STATE = abi.SOA_STATE
@@ -47,6 +50,26 @@ class GroupMemory:
 
     def vld(self, p):
         return self.f.b.load(p, typ=vec(W), align=8)
+
+    def per_lane(self, m, xs, fn, plain):
+        """The W-vector of xs[l], replaced by fn(l, xs[l]) on the lanes of mask m (a libm call per lane), or
+        plain() when m is empty. The lanes stay scalars until the vector is built: a vector load of scalar
+        stores (results through memory) cannot take them from the store buffer and stalls until they retire,
+        and no vector lives across a call."""
+        f, b = self.f, self.f.b
+        out = f.var(ir.Constant(vec(W), [0.0] * W))
+        with f.if_else(f.ne(m, 0)) as (some, none):
+            with some:
+                v = ir.Constant(vec(W), ir.Undefined)
+                for l_, x in enumerate(xs()):
+                    lane = f.var(x)
+                    with b.if_then(b.icmp_unsigned("!=", b.and_(m, c64(1 << l_)), c64(0))):
+                        lane.set(fn(l_, x))
+                    v = b.insert_element(v, lane.get(), ir.Constant(I32, l_))
+                out.set(v)
+            with none:
+                out.set(plain())
+        return out.get()
 
     def vst(self, v, p) -> None:
         self.f.b.store(v, p, align=8)
@@ -93,3 +116,22 @@ class GroupMemory:
     def ptr(self, g, k: int, l_: int):
         """Pointer array k of the group's state, lane l."""
         return self.f.b.inttoptr(self.f.ld(self.gs(g, k + l_), 0, I64), PTR)
+
+
+def reads_v0(f, code, n):
+    """True when one of the n bytecode rows at `code` reads v0 (an in1 or in2 that is vector register 0): when
+    none does and nothing is recorded, the features never reach a result and need not be loaded."""
+    b = f.b
+    ty = ir.ArrayType(ir.IntType(8), len(_VECTOR_INS))
+    table = ir.GlobalVariable(b.module, ty, b.module.get_unique_name("azlang_vector_ins"))
+    table.initializer, table.global_constant, table.linkage = ir.Constant(ty, _VECTOR_INS), True, "internal"
+    acc = f.var(ir.Constant(ir.IntType(1), 0))
+    with f.loop(n) as j:
+        row = f.gep(code, f.mul(j, 4), I32)
+        kinds = b.zext(b.load(b.gep(table, [ir.Constant(I32, 0), f.ld(row, 0, I32)], source_etype=ty),
+                              typ=ir.IntType(8)), I32)
+        for k in (1, 2):  # in1 = row[1], in2 = row[2]
+            hit = b.and_(f.ne(b.and_(kinds, ir.Constant(I32, k)), ir.Constant(I32, 0)),
+                         f.eq(f.ld(row, k, I32), ir.Constant(I32, 0)))
+            acc.set(b.or_(acc.get(), hit))
+    return acc.get()

@@ -34,6 +34,7 @@ from azlang.backends.native.lane_groups import (
     YS,
     GroupMemory,
     W,
+    reads_v0,
 )
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
 from azlang.backends.native.lowering_simd import SOA, SCx
@@ -77,9 +78,11 @@ class LanesSoA(GroupMemory, Lanes):
                 on = b.and_(ahead, f.ne(b.and_(live, c64(1 << l_)), 0))
                 with f.if_(on):  # a live lane asks for its example PREFETCH_AHEAD steps on (rows in random order)
                     nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
-                    prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
+                    with f.if_(self.needs_x):
+                        prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
                     prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
-        self.scatter(g, xs)
+        with f.if_(self.needs_x):
+            self.scatter(g, xs)
         self.vst(ys, self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
 
@@ -148,6 +151,8 @@ class LanesSoA(GroupMemory, Lanes):
 
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
+        self.needs_x = b.or_(self.recording, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
+                                                      f.add(self.np, self.nl)))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         ng = f.var(self.ngroups)
         rem = f.var(remaining)
@@ -191,7 +196,7 @@ class LanesSoA(GroupMemory, Lanes):
                 with f.if_(self.recording):
                     self.each(self.mask(g, LIVE), lambda l_: self.record(
                         "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
-                with f.if_(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
+                with f.if_(b.and_(b.not_(self.keeps_v0), self.needs_x)):  # learn sees the features predict saw
                     self.scatter(g, [self.ptr(g, XP, l_) for l_ in range(W)])
                 self.vst(ys, m)
             self.compact(self.glist, ng, LIVE)
@@ -199,11 +204,15 @@ class LanesSoA(GroupMemory, Lanes):
 
     def squash(self, g, s1):
         """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
-        f, b = self.f, self.f.b
+        b = self.f.b
         cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
-        with f.if_(f.ne(cls, 0)):  # lane by lane in memory: no vector stays live across the libm calls
-            self.each(cls, lambda l_: b.store(sigmoid(self.cx, b.load(at(b, s1, l_), typ=F64)), at(b, s1, l_)))
-        return self.vld(s1)
+
+        def sig(l_, x):
+            y = sigmoid(self.cx, x)
+            b.store(y, at(b, s1, l_))  # learn reads the squashed prediction
+            return y
+
+        return self.per_lane(cls, lambda: [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig, lambda: self.vld(s1))
 
     def validate(self, row0, ng) -> None:
         f, b = self.f, self.f.b
@@ -248,11 +257,11 @@ class LanesSoA(GroupMemory, Lanes):
         f, b = self.f, self.f.b
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
-        self.vst(b.fsub(self.vld(ys), self.vld(s1)), self.spare)
-        with f.if_(f.ne(b.and_(cls, self.mask(g, VLIVE)), 0)):  # lane by lane in memory (spare), as in squash
-            self.each(b.and_(cls, self.mask(g, VLIVE)), lambda l_: b.store(class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
-                                                          b.load(at(b, s1, l_), typ=F64)), at(b, self.spare, l_)))
-        e = self.vld(self.spare)
+        d = b.fsub(self.vld(ys), self.vld(s1))
+        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
+                          lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
+                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+                                                    b.load(at(b, s1, l_), typ=F64)), lambda: d)
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)
