@@ -14,13 +14,36 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def adopt_orphans() -> None:
+    """Become the subreaper of our descendants (Linux): a process that outlives its parent, such as
+    multiprocessing's fork server (whose children are the island workers), is then reparented to us instead of
+    init, so reaping it counts its CPU, and its workers', in RUSAGE_CHILDREN."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_orphans() -> None:
+    """Wait for every adopted descendant still running (a fork server leaves when its parent has gone)."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def timed_run(cmd: list[str], env: dict, cwd: Path, timeout: float = 900.0) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child and its descendants, stdout+stderr) of one process; raises on failure."""
+    """(wall s, CPU s of the child and all its descendants, stdout+stderr) of one process; raises on failure."""
+    adopt_orphans()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)  # children run one at a time: the delta is this one's
     t = time.perf_counter()
     p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
                        check=False)
     wall = time.perf_counter() - t
+    reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     text = p.stdout.decode(errors="replace")
     if p.returncode:

@@ -1,11 +1,13 @@
-"""Benchmark: ns per train step of fixed programs, one task at a time (kernel) against all tasks in lockstep.
+"""Benchmark: ns per train step of fixed programs, one task at a time (kernel) against all tasks in lockstep
+(lane by lane, lanes.py, and in struct-of-arrays groups of SOA_W lanes, lanes_simd.py).
 
     python benchmarks/bench_kernel.py [--repeats 5] [--quick]
 
 Rows: the demo shape (F=4, 10 linear tasks of 100/100 examples, memory 4/3/1) with linear SGD and an evolved
 demo program, and the baseline shape (F=16, 10 classification tasks of 8000/1000 Gaussian examples, memory
-5/9/2) with linear SGD (logistic), the evolved CIFAR net and the two-layer net. Each figure is the median of
-`--repeats` runs (process CPU time: the machine may be shared), both variants alternated in one process; ns per train step counts the validation work
+5/9/2) with linear SGD (logistic), the evolved CIFAR net, the two-layer net and a candidate that never
+reads v0 (as many early baseline candidates). Each figure is the median of
+`--repeats` runs (process CPU time: the machine may be shared), the variants alternated in one process; ns per train step counts the validation work
 of the evaluation too (it is what an evaluation costs divided by its train steps), as the C++ figures do.
 """
 
@@ -33,6 +35,14 @@ from azlang.tasks.task import ACCURACY, Task
 from azlang.tools.tune import with_values
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_FEATURES = """
+def Setup():
+  s2 = 0.1
+def Predict():
+  s1 = s2 * s2
+def Learn():
+  s3 = s0 - s1
+"""  # an early baseline candidate: no instruction reads v0, so lane groups load no feature rows
 EVOLVED_DEMO = """
 def Setup():
   s3 = 0.7196586122147091
@@ -66,15 +76,16 @@ def row(name: str, prog, tasks, shape, repeats: int) -> None:
     need = prog.required_memory()
     ev = NativeEvaluator(tasks, MemoryShape(max(shape.S, need.S), max(shape.V, need.V), max(shape.M, need.M)))
     one = lambda: int(ev.evaluate_batch([prog], Rng(1), lockstep=False).train_steps.sum())
-    lock = lambda: int(evaluate_lockstep(ev, prog, Rng(1)).train_steps.sum())
-    a, b = [], []
+    aos = lambda: int(evaluate_lockstep(ev, prog, Rng(1), soa=False).train_steps.sum())
+    soa = lambda: int(evaluate_lockstep(ev, prog, Rng(1), soa=True).train_steps.sum())
+    ns = [[], [], []]
     for _ in range(repeats):
-        (ta, sa), (tb, sb) = timed(one), timed(lock)
-        assert sa == sb, (sa, sb)
-        a.append(ta / sa * 1e9)
-        b.append(tb / sb * 1e9)
-    ma, mb = statistics.median(a), statistics.median(b)
-    print(f"{name:44s} {sa:>9d} {ma:10.1f} {mb:10.1f} {ma / mb:7.2f}x")
+        runs = [timed(fn) for fn in (one, aos, soa)]
+        assert len({s for _, s in runs}) == 1, runs
+        for col, (t, s) in zip(ns, runs):
+            col.append(t / s * 1e9)
+    ma, mb, mc = (statistics.median(col) for col in ns)
+    print(f"{name:44s} {s:>9d} {ma:10.1f} {mb:10.1f} {mc:10.1f} {ma / mb:6.2f}x {mb / mc:6.2f}x")
 
 
 def main() -> None:
@@ -83,7 +94,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     n_train, n_valid = (2000, 250) if args.quick else (8000, 1000)
-    print(f"{'program / shape':44s} {'steps':>9s} {'kernel ns':>10s} {'lockstep':>10s} {'gain':>8s}")
+    print(f"{'program / shape':44s} {'steps':>9s} {'kernel ns':>10s} {'lanes AoS':>10s} {'SoA groups':>10s} "
+          f"{'AoS/k':>7s} {'SoA/AoS':>7s}")
     demo = [synthetic.linear(4, 100, 100, i, i, epochs=50) for i in range(10)]  # 50 epochs: long enough to time
     demo_shape, base_shape = MemoryShape(4, 3, 1), MemoryShape(5, 9, 2)
     reps = args.repeats
@@ -96,6 +108,7 @@ def main() -> None:
     row("evolved CIFAR net (examples/evolved)", load_file(ROOT / "examples/evolved/cifar_f16_net.az"),
         base, base_shape, reps)
     row("nn_2layer, same shape", with_values(load("nn_2layer"), {"lr": 0.003}), base, base_shape, reps)
+    row("a candidate that never reads v0, same shape", parse(NO_FEATURES), base, base_shape, reps)
 
 
 if __name__ == "__main__":

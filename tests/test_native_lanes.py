@@ -32,14 +32,15 @@ def lockstep_programs(g, shape, F, n, sizes=(5, 4, 5)):
     return out
 
 
-def assert_lockstep_matches(programs, tasks, shape, opts, seed=11):
-    """Each program on all tasks in lockstep against the reference, one random stream through all."""
+def assert_lockstep_matches(programs, tasks, shape, opts, seed=11, soa=True):
+    """Each program on all tasks in lockstep against the reference, one random stream through all (soa: in
+    lane groups, as the search runs it, or lane by lane)."""
     from azlang.backends.native.lockstep import evaluate_lockstep
 
     ref, ref_state = reference_batch(programs, tasks, shape, seed, opts)
     ev, rng = native.NativeEvaluator(tasks, shape), Rng(seed)
     for p, (prog, r) in enumerate(zip(programs, ref)):
-        res = evaluate_lockstep(ev, prog, rng, opts)
+        res = evaluate_lockstep(ev, prog, rng, opts, soa=soa)
         assert res.train_steps[0].tolist() == [t.train_steps for t in r.tasks]
         assert same_bits([t.fitness for t in r.tasks], res.fitness[0])
         for k, (a, b) in enumerate(zip(r.tasks, res.tasks[0] if opts.record else [])):
@@ -53,14 +54,15 @@ def assert_lockstep_matches(programs, tasks, shape, opts, seed=11):
 
 
 @pytest.mark.parametrize("F,shape", [(4, MemoryShape(4, 3, 1)), (16, MemoryShape(5, 9, 2)), (3, MemoryShape(5, 5, 3))])
-def test_random_programs_in_lockstep_match_reference(F, shape):
+@pytest.mark.parametrize("soa", [True, False])
+def test_random_programs_in_lockstep_match_reference(F, shape, soa):
     """Regression and classification lanes side by side; many lanes stop early (NaN, errors over the limit)."""
     g = np.random.default_rng(F)
     tasks = [synthetic.linear(F, 12, 6, 1, 2), label_task(F, 12, 6, seed=F), synthetic.linear(F, 12, 6, 3, 4),
              label_task(F, 12, 6, seed=F + 1, classify=False)]
     programs = lockstep_programs(g, shape, F, 80)
-    assert_lockstep_matches(programs[:40], tasks, shape, EvalOptions(record=True))
-    assert_lockstep_matches(programs[40:], tasks, shape, EvalOptions(max_abs_error=1e300, record=True))
+    assert_lockstep_matches(programs[:40], tasks, shape, EvalOptions(record=True), soa=soa)
+    assert_lockstep_matches(programs[40:], tasks, shape, EvalOptions(max_abs_error=1e300, record=True), soa=soa)
 
 
 @pytest.mark.parametrize("opts", [EvalOptions(max_train=5, max_valid=3, record=True),

@@ -140,3 +140,22 @@ def test_islands_in_process_migrate_and_finish(workers):
 
     r = run_experiment(small(**{"run.workers": workers, "run.migrate_every": 40}), executor=InProcessExecutor())
     assert r.individuals >= 200 and r.text
+
+
+def test_random_search_has_its_own_stream_but_one_seed_gives_one_run():
+    """An evolution run and its random-search twin with one seed must not draw the same initial programs
+    (docs/semantics.md, section 5.2): their first progress lines (the initial population) differ."""
+    from azlang.search.seeds import RANDOM_SEARCH_STREAM, experiment_rng
+
+    extra = {"evolution.initial_population": "random", "stop.max_individuals": 20, "tasks.randomize_seeds": False}
+    lines = {}
+    for algorithm in ("evolution", "random", "random"):
+        events = []
+        run_experiment(small(**extra, **{"evolution.algorithm": algorithm}), progress=events.append)
+        first = next(e for e in events if e["event"] == "progress")
+        lines.setdefault(algorithm, []).append((first["best"], first["mean"], first["stdev"]))
+    assert lines["random"][0] == lines["random"][1]  # reproducible per seed
+    assert lines["evolution"][0] != lines["random"][0]  # not the same initial population
+    assert experiment_rng(5, "evolution").state == 5
+    assert experiment_rng(5, "random").state not in (5, 5 ^ RANDOM_SEARCH_STREAM)
+    assert experiment_rng(5, "random").state == experiment_rng(5, "random").state

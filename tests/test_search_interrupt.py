@@ -33,11 +33,7 @@ BASE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clean_flag():
-    interrupt.FLAG.reset()
-    yield
-    interrupt.FLAG.reset()
+pytestmark = pytest.mark.usefixtures("clean_interrupt_flag")
 
 
 @pytest.fixture

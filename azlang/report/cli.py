@@ -41,8 +41,9 @@ def report(
 @friendly
 def sweep(
     config: Path = typer.Argument(..., help="experiment config (TOML), e.g. examples/paper/fig4_linear_regressor.toml"),
-    sweep_dir: Path = typer.Option(..., "--dir", "-d", help="the sweep directory (run it again to resume)"),
-    repeats: int = typer.Option(5, help="independent repeats (seeds)"),
+    sweep_dir: Path = typer.Option(..., "--dir", "-d", help="the sweep directory (run it again to resume or extend)"),
+    repeats: int | None = typer.Option(None, help="independent repeats (seeds); default 5, or as many as the "
+                                                 "directory's plan has; more than planned adds repeats"),
     seeds: str | None = typer.Option(None, help="comma-separated seeds (default: run.random_seed + 0, 1, ...)"),
     jobs: int = typer.Option(0, help="repeats run at once, one process each (0 = all cores)"),
     threshold: list[float] = typer.Option([], help="success threshold on a repeat's result (repeatable)"),
@@ -52,7 +53,7 @@ def sweep(
     from azlang.search.sweep import run_sweep
 
     seed_list = [int(s) for s in seeds.split(",")] if seeds else None
-    n = len(seed_list) if seed_list else repeats
+    n = len(seed_list) if seed_list else repeats  # None: the plan's (a new sweep: 5)
     summary = run_sweep(config, sweep_dir, n, seed_list, jobs, parse_sets(set_), threshold)
     out.print(f"{summary['finished']} of {summary['repeats']} repeats finished in {sweep_dir}", markup=False)
     if "result_mean" in summary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def load_run(path: Path, name: str | None = None) -> Run:
         summary = json.loads((path / "summary.json").read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise AzError(f"cannot read {path / 'summary.json'}: {e}") from None
-    return Run(name or path.name, path, summary, _algorithm(path), read_curve(path / "progress.jsonl"))
+    algorithm = _algorithm(path)
+    return Run(name or path.name, path, summary, algorithm, read_curve(path / "progress.jsonl", algorithm))
 
 
 def load_sweep(path: Path) -> Sweep:
@@ -78,10 +80,15 @@ def _algorithm(path: Path) -> str:
         return "evolution"
 
 
-def read_curve(path: Path) -> Curve:
+def read_curve(path: Path, algorithm: str = "evolution") -> Curve:
     """Progress lines in order; train steps and time run on over experiments (each experiment restarts its
-    own step count, so finished experiments' steps are added)."""
-    curve, done_steps, done_individuals = Curve(), 0.0, 0.0
+    own step count, so finished experiments' steps are added).
+
+    "best" is the population's best, except for random search, whose population is only a window of its
+    latest programs: there it is the best found so far in the experiment (the lines' "best_ever", or for
+    runs written before lines carried it, the running maximum of the windows' bests). Two lines at one point
+    (a timed line and the final line at the stop) give one point, the later."""
+    curve, done_steps, done_individuals, so_far = Curve(), 0.0, 0.0, -math.inf
     if not path.is_file():
         return curve
     for line in path.read_text().splitlines():
@@ -90,15 +97,27 @@ def read_curve(path: Path) -> Curve:
         except json.JSONDecodeError:
             continue
         if rec.get("event") == "progress" and rec.get("best") is not None:
-            curve.steps.append(done_steps + rec["train_steps"])
-            curve.seconds.append(rec["time"])
-            curve.individuals.append(done_individuals + rec.get("individuals", 0))
-            curve.best.append(rec["best"])
-            curve.mean.append(rec["mean"] if rec.get("mean") is not None else float("nan"))
+            best = rec["best"]
+            if algorithm == "random":
+                so_far = max(so_far, best, rec.get("best_ever") if rec.get("best_ever") is not None else best)
+                best = so_far
+            point = (done_steps + rec["train_steps"], rec["time"], done_individuals + rec.get("individuals", 0),
+                     best, rec["mean"] if rec.get("mean") is not None else float("nan"))
+            _add_point(curve, point)
         elif rec.get("event") == "experiment":
             done_steps += rec.get("train_steps", 0)
             done_individuals += rec.get("individuals", 0)
+            so_far = -math.inf  # each experiment is a search of its own
     return curve
+
+
+def _add_point(curve: Curve, point: tuple) -> None:
+    columns = (curve.steps, curve.seconds, curve.individuals, curve.best, curve.mean)
+    if curve.steps and (curve.steps[-1], curve.individuals[-1]) == (point[0], point[2]):
+        for col in columns:
+            col.pop()
+    for col, value in zip(columns, point):
+        col.append(value)
 
 
 def run_row(run: Run) -> dict:

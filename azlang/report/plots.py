@@ -44,8 +44,8 @@ XLABEL = {"steps": "train steps", "seconds": "seconds", "individuals": "individu
 
 
 def _curves(plt, runs, x: str, path: Path, title: str | None = None, per_run: bool = False) -> Path:
-    """Best (solid, as steps: it changes only at progress lines) and mean (dashed) population fitness; one
-    colour per group (run or sweep), or per run with `per_run` (a sweep's repeats)."""
+    """Best (solid, as steps: it changes only at progress lines; random search: the best so far, load.py) and
+    mean (dashed) population fitness; one colour per group (run or sweep), or per run with `per_run`."""
     fig, ax = plt.subplots(figsize=(8, 5))
     keys = [r.name for _, r in runs] if per_run else sorted({g for g, _ in runs})
     colors = {k: plt.cm.tab10(i % 10) for i, k in enumerate(keys)}
@@ -64,7 +64,8 @@ def _curves(plt, runs, x: str, path: Path, title: str | None = None, per_run: bo
     if len(labelled) > LEGEND_MAX:
         ax.plot([], [], color="none", label=f"... and {len(labelled) - LEGEND_MAX} more")
     if labelled:
-        ax.plot([], [], color="gray", lw=1.5, label="solid: best")
+        best = "solid: best" + (" (random search: so far)" if any(r.algorithm == "random" for _, r in runs) else "")
+        ax.plot([], [], color="gray", lw=1.5, label=best)
         ax.plot([], [], color="gray", lw=0.8, ls="--", label="dashed: mean")
     ax.set_xlabel(XLABEL[x])
     ax.set_ylabel("search fitness (population)")
@@ -79,7 +80,8 @@ def _curves(plt, runs, x: str, path: Path, title: str | None = None, per_run: bo
 
 def _versus(plt, runs, path: Path) -> Path:
     """Best fitness of every run, coloured by algorithm, against individuals (the paper's budget unit) and
-    against train steps (FEC makes evolution's children cheaper)."""
+    against train steps (FEC makes evolution's children cheaper): evolution's population best, random search's
+    best so far."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     colors = {"evolution": "tab:blue", "random": "tab:orange"}
     for ax, x in zip(axes, ("individuals", "steps")):
@@ -95,7 +97,7 @@ def _versus(plt, runs, path: Path) -> Path:
         _log_x(plt, ax)
         ax.set_xlabel(XLABEL[x])
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("best search fitness")
+    axes[0].set_ylabel("best search fitness (random: so far)")
     axes[0].legend()
     fig.suptitle("evolution against random search")
     return _save(plt, fig, path)

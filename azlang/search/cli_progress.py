@@ -35,6 +35,12 @@ def plain_line(p: dict) -> str:
     )
 
 
+def _as_is(text: str) -> bool:
+    """Text rich prints unchanged off a terminal without markup, highlighting or wrapping: printable characters
+    (no tabs to expand, no control codes) and no colon (no :emoji: code to replace)."""
+    return text.isprintable() and ":" not in text
+
+
 class Display:
     """Progress: a rich Live table on a terminal (experiment results and notices printed above it), plain
     periodic log lines otherwise."""
@@ -79,6 +85,10 @@ class Display:
         return t
 
     def print(self, text: str) -> None:
+        if not self.terminal and _as_is(text):  # what rich would write unchanged: write it (a line per 10**4 children)
+            self.console.file.write(text + "\n")
+            self.console.file.flush()
+            return
         self.console.print(text, soft_wrap=True, markup=False, highlight=False)
 
     def __call__(self, event: dict) -> None:

@@ -30,12 +30,12 @@ from azlang.search.evolution import IslandState
 from azlang.search.executors import Executor, make_executor
 from azlang.search.generate import Generator, freeze
 from azlang.search.interrupt import CheckpointSchedule, StopRequested, poll, requested, stop_requests
-from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of
+from azlang.search.islands import Coordinator, IslandJob, island_config, new_state, shape_of, state_report
 from azlang.search.metadata import collect as collect_metadata
 from azlang.search.progress import ProgressTracker
 from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
-from azlang.search.seeds import load_seeds, resolve_seed
+from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
 
@@ -58,7 +58,8 @@ def run_experiment(
     try:
         if rundir:
             rundir.create(cfg)
-        return Driver(cfg, rundir, RunState(seed, Rng(seed)), progress, executor).run()
+        state = RunState(seed, experiment_rng(seed, cfg.evolution.algorithm))  # random search: its own stream
+        return Driver(cfg, rundir, state, progress, executor).run()
     finally:
         if rundir:
             rundir.release()
@@ -123,6 +124,7 @@ class Driver:
         self.progress = progress
         self.last_tasks: list = []  # raw metric per task of the latest select / final evaluation
         self.schedule = CheckpointSchedule(cfg.run.checkpoint_every, time.monotonic())
+        self._metadata: dict | None = None
 
     def elapsed(self) -> float:
         return self.state.seconds + time.monotonic() - self.started
@@ -147,7 +149,9 @@ class Driver:
                     if self.state.islands is None:
                         self._start_experiment()
                     states, reason = self._search()
-                    if reason == "interrupt":
+                    if reason != "interrupt":  # a stop for good: the curve ends where the search did
+                        self.tracker.final([state_report(s) for s in states])
+                    else:
                         self.state.islands = states
                         raise StopRequested(requested())
                     self._finish_experiment(states, reason)
@@ -315,8 +319,11 @@ class Driver:
         )
 
     def metadata(self) -> dict:
-        specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
-        return collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
+        """Computed once per run (the summary and the returned result both carry it: git, tasks, versions)."""
+        if self._metadata is None:
+            specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
+            self._metadata = collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
+        return dict(self._metadata)
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:

@@ -60,7 +60,7 @@ class FecCache:
     """LRU map key -> task fitness, shared by all tasks. An entry is dropped right after its
     `forget_every`-th use (insert counts as the first), so it gets re-evaluated now and then."""
 
-    __slots__ = ("capacity", "entries", "forget_every", "hits", "misses")
+    __slots__ = ("_arrays", "_entries", "capacity", "forget_every", "hits", "misses")
 
     def __init__(self, capacity: int = 100000, forget_every: int = 100):
         if capacity <= 1:
@@ -68,47 +68,71 @@ class FecCache:
         if forget_every == 1 or forget_every < 0:
             raise ValueError("forget_every must be 0 (never) or > 1")
         self.capacity, self.forget_every = capacity, forget_every
-        self.entries: OrderedDict = OrderedDict()  # key -> [fitness, uses]
+        self._entries: OrderedDict | None = OrderedDict()  # key -> [fitness, uses]
+        self._arrays = None  # (keys, fitnesses, uses) oldest first, while _entries is None (see from_arrays)
         self.hits = self.misses = 0
 
+    @property
+    def entries(self) -> OrderedDict:
+        """key -> [fitness, uses], least recently used first (built from the arrays on first use)."""
+        if self._entries is None:
+            keys, fits, uses = self._arrays
+            self._entries = OrderedDict(zip(keys.tolist(), map(list, zip(fits.tolist(), uses.tolist()))))
+            self._arrays = None
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: OrderedDict) -> None:
+        self._entries, self._arrays = value, None
+
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._arrays[0]) if self._entries is None else len(self._entries)
 
     def __contains__(self, key) -> bool:
         return key in self.entries
 
     def lookup(self, key) -> float | None:
         """The cached fitness (marking the entry most recently used), or None on a miss."""
-        entry = self.entries.get(key)
+        entries = self.entries
+        entry = entries.get(key)
         if entry is None:
             self.misses += 1
             return None
         self.hits += 1
         entry[1] += 1
         if self.forget_every and entry[1] >= self.forget_every:
-            del self.entries[key]
+            del entries[key]
         else:
-            self.entries.move_to_end(key)
+            entries.move_to_end(key)
         return entry[0]
 
     def insert(self, key, fitness: float) -> None:
-        self.entries[key] = [fitness, 1]
-        self.entries.move_to_end(key)
-        if len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        entries = self.entries
+        entries[key] = [fitness, 1]
+        entries.move_to_end(key)
+        if len(entries) > self.capacity:
+            entries.popitem(last=False)
 
     def export(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys uint64, fitnesses, uses) oldest first: the cache as arrays (checkpoints, native loop)."""
-        n = len(self.entries)
-        keys = np.fromiter(self.entries.keys(), dtype=_U64, count=n)
-        fits = np.fromiter((e[0] for e in self.entries.values()), dtype=np.float64, count=n)
-        uses = np.fromiter((e[1] for e in self.entries.values()), dtype=np.int64, count=n)
+        if self._entries is None:
+            keys, fits, uses = self._arrays
+            return keys.astype(_U64), fits.astype(np.float64), uses.astype(np.int64)
+        n = len(self._entries)
+        keys = np.fromiter(self._entries.keys(), dtype=_U64, count=n)
+        fits = np.fromiter((e[0] for e in self._entries.values()), dtype=np.float64, count=n)
+        uses = np.fromiter((e[1] for e in self._entries.values()), dtype=np.int64, count=n)
         return keys, fits, uses
 
     @classmethod
     def from_arrays(cls, capacity: int, forget_every: int, keys, fits, uses, hits: int = 0, misses: int = 0):
+        """The cache export() gave. The entry dict is built only when a lookup or insert needs it: a state that
+        travels (worker -> coordinator, checkpoint -> native loop) goes on as arrays, never as 10**5 entries."""
         cache = cls(capacity, forget_every)
-        cache.entries = OrderedDict((k, [f, u]) for k, f, u in zip(keys.tolist(), fits.tolist(), uses.tolist()))
+        keys, fits, uses = (np.asarray(a) for a in (keys, fits, uses))
+        if not len(keys) == len(fits) == len(uses):
+            raise ValueError("FEC cache arrays differ in length")
+        cache._entries, cache._arrays = None, (keys, fits, uses)
         cache.hits, cache.misses = hits, misses
         return cache
 

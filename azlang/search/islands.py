@@ -141,10 +141,15 @@ class Report:
     hurdle: tuple[int, int]  # passed, tested
     emigrants: list | None = None
     state: IslandState | None = None
+    best_ever: float | None = None  # the best fitness evaluated in this experiment (random search's answer)
 
 
 def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
-    st = island.state
+    return state_report(island.state, emigrants, with_state)
+
+
+def state_report(st: IslandState, emigrants=None, with_state: bool = False) -> Report:
+    """The report of an island's state as it stands (also the driver's final progress point)."""
     fec = (st.cache.hits, st.cache.misses) if st.cache else (0, 0)
     hurdle = (st.hurdle.passed, st.hurdle.tested) if st.hurdle else (0, 0)
     return Report(
@@ -156,6 +161,7 @@ def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
         hurdle,
         emigrants,
         st if with_state else None,
+        st.best[0] if st.best is not None else None,
     )
 
 

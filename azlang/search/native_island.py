@@ -104,6 +104,28 @@ class NativeIsland(Island):
                 return
             poll()  # between chunks the state is whole (pulled, hurdle counted)
 
+    def emigrants(self, fraction: float) -> list:
+        """Island.emigrants (the same draws, the same members), read from the native population in one go."""
+        if self.native is None:
+            return super().emigrants(fraction)
+        st = self.state
+        k = int(len(st.programs) * fraction)
+        order = st.rng.permutation(len(st.programs))[:k].tolist()
+        return list(zip([st.fitnesses[i] for i in order], self.native.pop.get_many(order)))
+
+    def immigrate(self, arrivals: list) -> None:
+        """Island.immigrate: arrivals replace the oldest members in cursor order, written and checked in bulk."""
+        if self.native is None:
+            super().immigrate(arrivals)
+            return
+        st = self.state
+        arrivals = arrivals[: self.P]
+        slots = [(st.cursor + k) % self.P for k in range(len(arrivals))]
+        self.native.pop.put_many(slots, [bc for _, bc in arrivals], self.native.shape, self.native.Fs)
+        for i, (fit, _) in zip(slots, arrivals):
+            st.fitnesses[i] = fit
+        st.cursor = (st.cursor + len(arrivals)) % self.P
+
     def _tune_chunk(self, n: int, seconds: float) -> None:
         """Chunks of about CHUNK_SECONDS: short enough for a prompt stop, long enough to cost nothing."""
         if n == self.chunk and seconds < CHUNK_SECONDS / 2:
@@ -204,7 +226,7 @@ class NativeLoop:
         c["LANES"] = int(len({(t.F, t.n_train, t.epochs, t.n_valid) for t in w.tasks}) == 1)
         stride = -(-max(lay.size for lay in w.layouts) // 8) * 8
         args = c.array("LANE_ARGS", np.zeros(len(kabi.LANE_ARGS), dtype=np.int64))
-        fixed = {"TASKS": w.table, "LANE_TASK": np.zeros(nt, dtype=np.int64), "MEM": pack.aligned(nt * stride),
+        fixed = {"TASKS": w.table, "LANE_TASK": np.zeros(nt, dtype=np.int64), "MEM": pack.aligned(kabi.lane_mem_doubles(nt, stride)),
                  "SCRATCH": pack.aligned(max(lay.scratch for lay in w.layouts)),
                  "STATS": np.zeros(nt * kabi.STAT_SLOTS, dtype=np.int64), "REC_TRAIN": pack.aligned(nt * rts),
                  "REC_VALID": pack.aligned(nt * rvs), "FIT": np.zeros(nt),

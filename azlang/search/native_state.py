@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from azlang.backends.native import pack
-from azlang.backends.native.search_abi import Ctx
+from azlang.backends.native.search_abi import C_ENTRY_WORDS, C_LINKS, Ctx
 from azlang.ir.bytecode import Bytecode
 from azlang.search.fec import FecCache
 from azlang.search.generate import freeze
@@ -81,6 +81,40 @@ class Population:
         self.live_ok[i] = 0  # nor its live program
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], n)
 
+    def get_many(self, slots: list[int]) -> list[Bytecode]:
+        """get() of several slots (emigrants): the sizes read once, one copy per array."""
+        sizes = self.sizes[slots].tolist()
+        out = []
+        for i, sz in zip(slots, sizes):
+            n = sz[0] + sz[1] + sz[2]
+            out.append(freeze(Bytecode(self.code[i, :n].copy(), self.data[i, :n].copy(), tuple(sz))))
+        return out
+
+    def put_many(self, slots: list[int], bcs: list[Bytecode], shape, Fs) -> None:
+        """put() of several programs (immigrants) into distinct slots, checked in one vectorised pass; a batch
+        with a bad program goes program by program, so the error and what was written are put()'s."""
+        arrays = [pack.arrays(bc) for bc in bcs]
+        if not arrays:
+            return
+        code = np.concatenate([a[0] for a in arrays])
+        data = np.concatenate([a[1] for a in arrays])
+        try:
+            pack.check_rows(code, data, shape, Fs, lambda r: f"row {r}")
+        except pack.BytecodeError:
+            for i, bc in zip(slots, bcs):
+                self.put(i, bc, shape, Fs)
+            raise AssertionError("a batch that fails its check has a program that fails alone") from None
+        longest = max(len(c) for c, _ in arrays)
+        if longest > self.cap - 1:
+            self.resize(max(2 * self.cap, longest + 1))
+        valid = self.ctx.keep["PVALID"]
+        for i, bc, (c, d) in zip(slots, bcs, arrays):
+            n = len(c)
+            self.code[i, :n], self.data[i, :n], self.sizes[i] = c, d, bc.sizes
+            valid[i] = 0
+            self.live_ok[i] = 0
+        self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
+
     def best(self) -> Bytecode:
         sizes = tuple(self.ctx.keep["BEST_SIZES"].tolist())
         n = sum(sizes)
@@ -125,15 +159,17 @@ class Cache:
 
     def __init__(self, ctx: Ctx, capacity: int, forget_every: int, functions: dict[str, int]):
         self.ctx, self.capacity, self.forget_every = ctx, capacity, forget_every
+        if capacity >= 1 << 31:
+            raise ValueError("the native FEC cache holds fewer than 2**31 entries (fec.cache_size)")
         size = 1 << max(4, (2 * capacity - 1).bit_length())  # load factor <= 1/2
-        ctx.array("C_TABLE", np.full(size, -1, dtype=np.int64))
+        table = np.full((size, 2), -1, dtype=np.int64)  # (key, entry) per position: entry -1 = empty
+        ctx.array("C_TABLE", table)
         ctx["C_MASK"] = size - 1
-        for name in ("C_KEY", "C_USES", "C_PREV"):
-            ctx.array(name, np.zeros(capacity, dtype=np.int64))
-        ctx.array("C_FIT", np.zeros(capacity))
-        nxt = np.arange(1, capacity + 1, dtype=np.int64)
-        nxt[-1] = -1
-        ctx.array("C_NEXT", nxt)  # the free list: every entry, in order
+        ent = np.zeros((capacity, C_ENTRY_WORDS), dtype=np.int64)  # key, fitness bits, uses, prev | next
+        links = ent[:, C_LINKS:].view(np.int32)  # (prev, next) as int32
+        links[:, 1] = np.arange(1, capacity + 1, dtype=np.int32)
+        links[-1, 1] = -1  # the free list: every entry, in order (through next)
+        ctx.array("C_ENT", ent)
         ctx["C_HEAD"], ctx["C_TAIL"], ctx["C_FREE"], ctx["C_COUNT"] = -1, -1, 0, 0
         ctx["C_CAPACITY"], ctx["C_FORGET"] = capacity, forget_every
         self._import = ctypes.CFUNCTYPE(
@@ -148,13 +184,17 @@ class Cache:
         self._import(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data, len(keys))
         self.ctx["C_HITS"], self.ctx["C_MISSES"] = cache.hits, cache.misses
 
-    def export(self) -> FecCache:
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys uint64, fitnesses, uses) oldest first, as FecCache.export() gives them."""
         n = self.ctx["C_COUNT"]
         keys, fits, uses = np.zeros(n, dtype=np.uint64), np.zeros(n), np.zeros(n, dtype=np.int64)
         got = self._export(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data)
         assert got == n, "native FEC cache list and count disagree"
+        return keys, fits, uses
+
+    def export(self) -> FecCache:
         return FecCache.from_arrays(
-            self.capacity, self.forget_every, keys, fits, uses, self.ctx["C_HITS"], self.ctx["C_MISSES"]
+            self.capacity, self.forget_every, *self.arrays(), self.ctx["C_HITS"], self.ctx["C_MISSES"]
         )
 
 
@@ -181,8 +221,8 @@ class NativeFecCache(FecCache):
     insert = lookup
 
     def export(self):
-        return self._native.export().export()
+        return self._native.arrays()  # straight from native memory: no entry dict built (checkpoints)
 
     def __reduce__(self):
-        plain = self._native.export()
-        return (FecCache.from_arrays, (plain.capacity, plain.forget_every, *plain.export(), plain.hits, plain.misses))
+        n = self._native
+        return (FecCache.from_arrays, (n.capacity, n.forget_every, *n.arrays(), self.hits, self.misses))

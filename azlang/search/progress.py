@@ -2,8 +2,11 @@
 
 A progress line is emitted at the first sweep, then every `run.progress_every` individuals or
 `run.progress_seconds` seconds, whichever comes first (timed lines carry "timed": true, so tools comparing
-runs can skip them). Each line says how far the experiment is toward its stop criteria ("done": the largest
-fraction over max_individuals, max_train_steps, max_time) and an ETA in seconds when one can be told.
+runs can skip them). When an experiment stops for good (any stop but an interrupt, which the resumed run
+continues) a last line with "final": true records where it stopped, unless the last counted line did.
+Random search's lines carry "best_ever", the best fitness evaluated in the experiment so far. Each line says
+how far the experiment is toward its stop criteria ("done": the largest fraction over max_individuals,
+max_train_steps, max_time) and an ETA in seconds when one can be told.
 Notices ("start", "final evaluation") go to the callback only: progress.jsonl stays as reproducible as
 the run.
 """
@@ -94,6 +97,20 @@ class ProgressTracker:
         self.last_line = time.monotonic()
         self.emit(record)
 
+    def final(self, reports: list[Report]) -> None:
+        """The line at the stop ("final": true), so that curves end where the search did; none when the last
+        counted line already fell on it (timed lines do not count: the counted and final lines are as
+        reproducible as the run). Emitted once: before the checkpoint that ends the experiment."""
+        st = self.state
+        individuals = sum(r.individuals for r in reports)
+        if st.last_progress == individuals:
+            return
+        record = self.record(reports, individuals)
+        record["final"] = True
+        st.last_progress = individuals
+        self.last_line = time.monotonic()
+        self.emit(record)
+
     def record(self, reports: list[Report], individuals: int) -> dict:
         means = [r.fitnesses_stats[0] for r in reports]
         second = [r.fitnesses_stats[1] ** 2 + r.fitnesses_stats[0] ** 2 for r in reports]
@@ -119,6 +136,8 @@ class ProgressTracker:
             "done": done,
             "eta": seconds * (1 - done) / done if done and seconds > 0 else None,
         }
+        if self.cfg.evolution.algorithm == "random":  # its population is a window: curves want the best so far
+            out["best_ever"] = max((r.best_ever for r in reports if r.best_ever is not None), default=None)
         if len(reports) > 1:  # single-island lines stay as they were
             out["per_island"] = [_island(r) for r in sorted(reports, key=lambda r: r.island)]
         return out

@@ -8,7 +8,7 @@ from pathlib import Path
 from azlang.errors import AzError, ConfigError
 from azlang.ir.bytecode import to_bytecode
 from azlang.ir.nodes import Program
-from azlang.rng import Rng
+from azlang.rng import MASK64, Rng, _mix
 from azlang.search.config import ExperimentConfig
 from azlang.search.generate import Generator
 
@@ -21,6 +21,20 @@ def resolve_seed(seed: int) -> int:
     while s == 0:
         s = time.time_ns() % (2**32 - 1)
     return s
+
+
+# Random search draws from a stream of its own (docs/semantics.md, section 5.2), so that an evolution run and its
+# random-search twin with the same seed do not start from the same initial programs (their outcomes would be
+# correlated). The tag is the ASCII of "random s"; SplitMix64's output function spreads it over the state.
+RANDOM_SEARCH_STREAM = 0x72616E646F6D2073
+
+
+def experiment_rng(seed: int, algorithm: str) -> Rng:
+    """The experiment stream of a run: seeded with the seed itself (evolution, as the reference), or with
+    mix64(seed XOR RANDOM_SEARCH_STREAM) for random search (one seed -> one run either way)."""
+    if algorithm == "random":
+        return Rng(_mix((int(seed) ^ RANDOM_SEARCH_STREAM) & MASK64))
+    return Rng(seed)
 
 
 def _find(path: str, source: str) -> Path:

@@ -5,7 +5,10 @@ repeat_NNN/        a normal run directory per repeat (config.toml, progress.json
 sweep_summary.json what the paper reports over the repeats (see `summarize`)
 
 A sweep is resumable as a whole: running it again skips finished repeats, resumes those with a checkpoint
-and starts the rest. Each repeat is one process with one island (run.workers = 1), so repeats with fixed
+and starts the rest. Run again with more repeats (seeds after the plan's largest) or seeds extending the planned list it
+extends the plan: the new repeats are added, the planned ones kept. Another config (a base seed or a --set included) or seeds
+that are not an extension of the plan's are refused: the directory holds one sweep. New thresholds replace
+the plan's (they only change the summary); none given keeps them. Each repeat is one process with one island (run.workers = 1), so repeats with fixed
 seeds give exactly what separate runs with those seeds give.
 """
 
@@ -38,12 +41,40 @@ def repeat_dir(sweep_dir: Path, index: int) -> Path:
     return sweep_dir / f"repeat_{index:03d}"
 
 
-def plan(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int, seeds: list[int] | None = None,
-         overrides: dict | None = None, thresholds: list[float] | None = None) -> dict:
-    """Create (or re-read) the sweep directory's plan. An existing plan wins: a sweep is resumed, not changed."""
+DEFAULT_REPEATS = 5  # a new sweep's repeats when neither repeats nor seeds are given
+
+
+def plan(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int | None,
+         seeds: list[int] | None = None, overrides: dict | None = None,
+         thresholds: list[float] | None = None) -> dict:
+    """Create the sweep directory's plan, or resume or extend the one it holds (module docstring).
+    `repeats` None: as many as the existing plan has (DEFAULT_REPEATS for a new sweep)."""
     sweep_dir = Path(sweep_dir)
-    if (sweep_dir / SWEEP).exists():
-        return json.loads((sweep_dir / SWEEP).read_text())
+    cfg = _planned_config(config, overrides)
+    old = json.loads((sweep_dir / SWEEP).read_text()) if (sweep_dir / SWEEP).exists() else None
+    if seeds is None and old is not None:  # the plan's seeds, and more after its largest for more repeats
+        repeats = len(old["seeds"]) if repeats is None else repeats
+        seeds = old["seeds"][:repeats] + [max(old["seeds"]) + 1 + k for k in range(repeats - len(old["seeds"]))]
+    if seeds is None:
+        base = cfg.run.random_seed or 1
+        seeds = [base + i for i in range(DEFAULT_REPEATS if repeats is None else repeats)]
+        repeats = len(seeds)
+    if (repeats is not None and len(seeds) != repeats) or not seeds:
+        raise ConfigError(f"a sweep needs at least one repeat and one seed per repeat ({repeats} repeats, "
+                          f"{len(seeds)} seeds)")
+    if len(set(seeds)) != len(seeds) or any(s <= 0 for s in seeds):
+        raise ConfigError("sweep seeds must be distinct positive integers (0 would be time-based)")
+    if old is not None:
+        return _replan(sweep_dir, old, cfg, list(seeds), thresholds)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    data = {"source": str(cfg.source), "config": to_dict(cfg), "seeds": list(seeds),
+            "thresholds": list(thresholds or [])}
+    _write_plan(sweep_dir, data)
+    (sweep_dir / "config.toml").write_text(to_toml(cfg))
+    return data
+
+
+def _planned_config(config: ExperimentConfig | str | Path, overrides: dict | None) -> ExperimentConfig:
     cfg = load_config(config) if isinstance(config, str | Path) else config
     if len(cfg.islands) > 1:  # one island per repeat would silently keep only the first [[islands]] entry
         raise ConfigError(
@@ -52,27 +83,60 @@ def plan(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: 
             hint="run all islands with `azc evolve -c CONFIG`, or sweep a config with one [[islands]] entry "
                  "(e.g. examples/paper/fig5_one_process.toml)",
         )
-    cfg = override(cfg, {**(overrides or {}), "run.workers": 1})
-    if seeds is None:
-        base = cfg.run.random_seed or 1
-        seeds = [base + i for i in range(repeats)]
-    if len(seeds) != repeats or repeats < 1:
-        raise ConfigError(f"a sweep needs at least one repeat and one seed per repeat ({repeats} repeats, "
-                          f"{len(seeds)} seeds)")
-    if len(set(seeds)) != len(seeds) or any(s <= 0 for s in seeds):
-        raise ConfigError("sweep seeds must be distinct positive integers (0 would be time-based)")
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    data = {"source": str(cfg.source), "config": to_dict(cfg), "seeds": list(seeds),
-            "thresholds": list(thresholds or [])}
-    (sweep_dir / SWEEP).write_text(json.dumps(data, indent=2) + "\n")
-    (sweep_dir / "config.toml").write_text(to_toml(cfg))
+    return override(cfg, {**(overrides or {}), "run.workers": 1})
+
+
+def _replan(sweep_dir: Path, old: dict, cfg: ExperimentConfig, seeds: list[int], thresholds) -> dict:
+    """The existing plan, extended by new seeds and given new thresholds; anything else is refused."""
+    hint = ("resume it with the config, --set and seeds it was planned with (more --repeats add repeats), "
+            "or give another --dir")
+    changed = _config_changes(from_dict(_toml_ready(old["config"]), old["source"]), cfg)
+    if changed:
+        raise ConfigError(f"{sweep_dir} holds a sweep of another config ({old['source']}): "
+                          + "; ".join(changed), hint=hint)
+    if seeds[:len(old["seeds"])] != old["seeds"]:
+        raise ConfigError(f"{sweep_dir} holds a sweep planned with {len(old['seeds'])} repeats, seeds "
+                          f"{_seed_text(old['seeds'])}; this command asks for {len(seeds)} repeats, seeds "
+                          f"{_seed_text(seeds)}, which do not extend that plan", hint=hint)
+    data = {**old, "seeds": seeds, "thresholds": list(thresholds) if thresholds else old.get("thresholds", [])}
+    if data != old:
+        _write_plan(sweep_dir, data)
     return data
 
 
-def run_sweep(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int = 1,
+def _write_plan(sweep_dir: Path, data: dict) -> None:
+    """Plain JSON (infinite config values as Infinity, which from_dict reads back), replaced atomically."""
+    tmp = sweep_dir / (SWEEP + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, sweep_dir / SWEEP)
+
+
+def _config_changes(old: ExperimentConfig, new: ExperimentConfig, limit: int = 5) -> list[str]:
+    """`key: planned X, now Y` for each config key that differs (both read through from_dict, so keys added
+    to the config schema since the plan was written take their defaults on both sides)."""
+    a, b = _flat(json.loads(json.dumps(to_dict(old)))), _flat(json.loads(json.dumps(to_dict(new))))
+    keys = [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+    out = [f"{k}: planned {a.get(k)!r}, now {b.get(k)!r}" for k in keys[:limit]]
+    return out + ([f"and {len(keys) - limit} more keys"] if len(keys) > limit else [])
+
+
+def _flat(d, prefix: str = "") -> dict:
+    if isinstance(d, dict):
+        return {k: v for key, sub in d.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): d}
+
+
+def _seed_text(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ",".join(map(str, seeds[:8])) + (f",... ({len(seeds)} seeds)" if len(seeds) > 8 else "")
+
+
+def run_sweep(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repeats: int | None = 1,
               seeds: list[int] | None = None, jobs: int = 0, overrides: dict | None = None,
               thresholds: list[float] | None = None) -> dict:
-    """Run (or finish) every repeat, `jobs` at a time (0 = all cores), and return the sweep summary."""
+    """Run (or finish) every repeat, `jobs` at a time (0 = all cores), and return the sweep summary.
+    `repeats` None: the existing plan's (see `plan`)."""
     sweep_dir = Path(sweep_dir)
     data = plan(config, sweep_dir, repeats, seeds, overrides, thresholds)
     todo = [(i, s) for i, s in enumerate(data["seeds"])]

@@ -7,13 +7,14 @@ from pathlib import Path
 from azlang.errors import AzError, Loc, ParseError
 from azlang.ir.nodes import Program
 from azlang.ir.verify import verify
-from azlang.syntax.parser import parse_tree
 from azlang.syntax.printer import format_instruction, print_program
-from azlang.syntax.to_ir import to_program
 
 
 def parse(text: str, filename: str = "<string>") -> Program:
     """Parse and verify `.az` source; raises ParseError or VerifyError with a location and the source."""
+    from azlang.syntax.parser import parse_tree  # Lark: loaded by the first parse, not by printing (evolve's end)
+    from azlang.syntax.to_ir import to_program
+
     try:
         try:
             return verify(to_program(parse_tree(text, filename), text, filename))

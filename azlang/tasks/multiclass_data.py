@@ -10,7 +10,7 @@ import numpy as np
 
 from azlang.errors import TaskSpecError
 from azlang.rng import Rng, hash_mix
-from azlang.tasks import cache, download
+from azlang.tasks import cache
 from azlang.tasks import datasets as ds
 from azlang.tasks.multiclass import MULTICLASS, N_CLASSES, MulticlassTask
 from azlang.tasks.projected import DEFAULT_F, PER_CLASS, SPLIT_SALT, project_split, stratified_split
@@ -53,7 +53,10 @@ def build_multiclass(spec: TaskSpec, data_dir: str | None) -> list[Task]:
         raise TaskSpecError(f"task spec {spec.text!r}: a 10-class task needs {N_CLASSES} <= F <= {info.D}",
                             hint="the 10 logits live in v1[0:10], so use F10 or more (F16 is the paper's)")
     root = ds.data_root(data_dir)
-    download.ensure(info, root)
+    if ds.missing_files(info, root):  # fetching (urllib) is loaded only when something is missing
+        from azlang.tasks import download
+
+        download.ensure(info, root)
     ident = ds.identity(info, root)
     data, tasks = None, []
     for i, (data_seed, param_seed) in enumerate(spec.seeds()):

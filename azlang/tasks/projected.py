@@ -19,7 +19,7 @@ import numpy as np
 
 from azlang.errors import TaskSpecError
 from azlang.rng import Rng, hash_mix
-from azlang.tasks import cache, download
+from azlang.tasks import cache
 from azlang.tasks import datasets as ds
 from azlang.tasks.build import register
 from azlang.tasks.spec import TaskSpec
@@ -213,7 +213,10 @@ def build_projected(spec: TaskSpec, data_dir: str | None) -> list[Task]:
     _check(spec, info)
     plan = task_plan(spec)
     root = ds.data_root(data_dir)
-    download.ensure(info, root)
+    if ds.missing_files(info, root):  # fetching (urllib) is loaded only when something is missing
+        from azlang.tasks import download
+
+        download.ensure(info, root)
     ident = ds.identity(info, root)
     data = None
     tasks = []

@@ -16,8 +16,8 @@ import numpy as np
 
 from azlang.errors import TaskSpecError
 from azlang.rng import Rng, hash_mix
+from azlang.tasks import projected  # by module: build.py imports projected and tabular in either order
 from azlang.tasks.build import register
-from azlang.tasks.projected import SPLIT_SALT, projection_matrix, stratified_split
 from azlang.tasks.spec import TaskSpec
 from azlang.tasks.tables import Table, check_array, check_lengths, read_csv, read_npz
 from azlang.tasks.task import ACCURACY, RMS_ERROR, Task
@@ -60,16 +60,16 @@ def fit_transform(train_x: np.ndarray, F: int, data_seed: int, standardize: bool
         return Transform()
     t = Transform(*_stats(train_x))
     if F < D:
-        t.projection = projection_matrix(D, F, data_seed)
+        t.projection = projected.projection_matrix(D, F, data_seed)
         t.mean2, t.std2 = _stats(((train_x - t.mean) / t.std) @ t.projection)
     return t
 
 
 def split(y: np.ndarray, n_valid: int, classify: bool, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Train and valid row indices: stratified for classification, a seeded shuffle otherwise."""
-    rng = Rng(hash_mix(SPLIT_SALT, data_seed))
+    rng = Rng(hash_mix(projected.SPLIT_SALT, data_seed))
     if classify:
-        train, valid = stratified_split(y, (len(y) - n_valid, n_valid), rng)
+        train, valid = projected.stratified_split(y, (len(y) - n_valid, n_valid), rng)
         return train, valid
     perm = rng.permutation(len(y))
     return perm[n_valid:], perm[:n_valid]

@@ -53,5 +53,14 @@ LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS"
              "MEM_STRIDE", "SCRATCH", "STATS", "REC_TRAIN", "REC_VALID", "RT_STRIDE", "RV_STRIDE", "FIT", "WORK")
 L = {name: k for k, name in enumerate(LANE_ARGS)}
 LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
+SOA_W = 4  # lanes per struct-of-arrays group (lanes_simd.py): one AVX-512 register of doubles
+SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, then losses, labels and 6 pointer arrays
+
+
+def lane_mem_doubles(n: int, stride: int) -> int:
+    """Doubles of MEM for n lockstep lanes of `stride` doubles: lane groups, a group of scratch, final memory
+    and the groups' state and lists (lanes_simd.py)."""
+    groups = -(-n // SOA_W)
+    return (groups + 1) * SOA_W * stride + n * stride + groups * (SOA_STATE + 2)
 LANES_FN_TYPE = ir.FunctionType(ir.VoidType(), [PTR])
 LANES_CTYPE = ctypes.CFUNCTYPE(None, _P)

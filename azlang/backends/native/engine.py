@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from azlang.backends.native import libm_core
 from azlang.backends.native.context import LIBM, libm_symbol
 
 _LOCK = threading.RLock()
@@ -43,7 +44,9 @@ def _source_hash() -> str:
 
 def _libm_addresses() -> dict[str, int]:
     libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-    return {name: ctypes.cast(getattr(libm, name), ctypes.c_void_p).value for name in LIBM}
+    out = {name: ctypes.cast(getattr(libm, name), ctypes.c_void_p).value for name in LIBM}
+    out["exp"] = libm_core.exp_core(libm) or out["exp"]  # same bits, past glibc's errno wrapper
+    return out
 
 
 def _init() -> dict:

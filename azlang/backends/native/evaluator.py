@@ -59,13 +59,16 @@ class NativeEvaluator:
 
     def _task_table(self) -> np.ndarray:
         table = np.zeros((len(self.tasks), abi.TASK_SLOTS), dtype=np.int64)
+        self._data = []  # the arrays the table points at (kept alive here)
         for row, t, seq in zip(table, self.tasks, self._sequences):
+            arrays = [line_aligned(a) for a in (t.train_x, t.train_y, t.valid_x, t.valid_y)] + [seq]
+            self._data.append(arrays)
             row[[abi.TASK_TRAIN_X, abi.TASK_TRAIN_Y, abi.TASK_VALID_X, abi.TASK_VALID_Y, abi.TASK_SEQUENCE]] = [
-                a.ctypes.data for a in (t.train_x, t.train_y, t.valid_x, t.valid_y, seq)]
+                a.ctypes.data for a in arrays]
             row[[abi.TASK_N_TRAIN, abi.TASK_EPOCHS, abi.TASK_N_VALID, abi.TASK_CLASSIFY, abi.TASK_F]] = [
                 t.n_train, t.epochs, t.n_valid, int(t.eval_type == ACCURACY), t.F]
             row[abi.TASK_FN] = self._kernels[t.F]
-            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)
+            row[abi.TASK_LANES_FN] = kernel.lanes_address(t.F, self.shape)  # lane groups (lanes_simd.py)
         return table
 
     # --- public API ----------------------------------------------------------------------------------
@@ -188,6 +191,16 @@ class NativeEvaluator:
         for t, task in enumerate(self.tasks):
             table[t, abi.TASK_FN] = jit.program_address(bc, task.F, self.shape)
         return self._call(code, data, progs, table, rng, opts)
+
+
+def line_aligned(a: np.ndarray) -> np.ndarray:
+    """`a` itself when it starts on a 64-byte boundary, else an aligned copy: example rows then start where the
+    cache lines do (F=16: 2 lines per row, not 3); the values, and so every result, are the same."""
+    if a.ctypes.data % 64 == 0:
+        return a
+    out = pack.aligned(a.size, a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
 
 
 def address(a: np.ndarray) -> int:

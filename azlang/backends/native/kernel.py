@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native import engine, lanes
+from azlang.backends.native import engine, lanes, lanes_simd
 from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, i64
 from azlang.backends.native.lowering import LOWER
@@ -28,8 +28,8 @@ def task_symbol(F: int, shape: MemoryShape) -> str:
     return f"azlang_kernel_{tag(F, shape)}"
 
 
-def lanes_symbol(F: int, shape: MemoryShape) -> str:
-    return f"azlang_lanes_{tag(F, shape)}"
+def lanes_symbol(F: int, shape: MemoryShape, soa: bool = True) -> str:
+    return f"azlang_lanes{'_soa' if soa else ''}_{tag(F, shape)}"
 
 
 def _interpreter(module: ir.Module, layout: Layout) -> ir.Function:
@@ -87,8 +87,18 @@ def build_module(F: int, shape: MemoryShape) -> ir.Module:
     layout = Layout(F, shape)
     interp = _interpreter(module, layout)
     Task(module, task_symbol(F, shape), layout, _component_runner(interp)).build()
+    interpg = lanes_simd.group_interpreter(module, layout, f"azlang_interp_groups_{tag(F, shape)}")
+    lanes_simd.LanesSoA(module, lanes_symbol(F, shape), layout, interp, interpg).build()
+    return module
+
+
+def build_lane_module(F: int, shape: MemoryShape) -> ir.Module:
+    """The lane-by-lane lockstep (lanes.py) in a module of its own: only benchmarks and tests compare with it."""
+    module = ir.Module(name=f"azlang_lanes_{tag(F, shape)}")
+    layout = Layout(F, shape)
+    interp = _interpreter(module, layout)
     interpl = lanes.interpreter(module, layout, f"azlang_interp_lanes_{tag(F, shape)}")
-    lanes.Lanes(module, lanes_symbol(F, shape), layout, interp, interpl).build()
+    lanes.Lanes(module, lanes_symbol(F, shape, False), layout, interp, interpl).build()
     return module
 
 
@@ -102,6 +112,10 @@ def kernel_address(F: int, shape: MemoryShape) -> int:
     return _addresses(F, shape)[task_symbol(F, shape)]
 
 
-def lanes_address(F: int, shape: MemoryShape) -> int:
-    """Address of the lockstep function (lanes.py) of the same module."""
-    return _addresses(F, shape)[lanes_symbol(F, shape)]
+def lanes_address(F: int, shape: MemoryShape, soa: bool = True) -> int:
+    """Address of a lockstep function: lane groups (lanes_simd.py, the kernel module's) or lane by lane
+    (lanes.py, a module of its own built on first use)."""
+    if soa:
+        return _addresses(F, shape)[lanes_symbol(F, shape)]
+    sym = lanes_symbol(F, shape, False)
+    return engine.load(f"kernel-lanes/{tag(F, shape)}", lambda: build_lane_module(F, shape), [sym])[sym]

@@ -38,8 +38,13 @@ INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
 
 
-def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
-    """Per instruction: decode once, then run the op's lowering on every active lane's memory."""
+def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None) -> ir.Function:
+    """Per instruction: decode once, then run the op's lowering on every active lane's memory.
+
+    `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
+    groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
+    """
+    make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
@@ -58,6 +63,8 @@ def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
     switch = b.switch(op, step)
     lib = declare_libm(module)
     for opdef in OPS[1:]:
+        if opdef.id not in lower:
+            continue  # the caller keeps this op out (lowering_simd.SOA_FALLBACK)
         block = fn.append_basic_block(f"op{opdef.id}")
         switch.add_case(ir.Constant(I32, opdef.id), block)
         b.position_at_end(block)
@@ -69,8 +76,8 @@ def interpreter(module: ir.Module, layout: Layout, name: str) -> ir.Function:
         b.cbranch(b.icmp_signed("<", a, na), body, step)
         b.position_at_end(body)
         lane = b.load(b.gep(act, [a], source_etype=I64), typ=I64)
-        cx = Cx(b, layout, at(b, mem, b.mul(lane, stride)), scratch, rng, lib)
-        LOWER[opdef.id](cx, Operands(cx, opdef, out, in1, in2, lambda k, d=d: b.load(at(b, d, k), typ=F64)))
+        cx = make_cx(b, at(b, mem, b.mul(lane, stride)), scratch, rng, lib)
+        lower[opdef.id](cx, Operands(cx, opdef, out, in1, in2, lambda k, d=d: b.load(at(b, d, k), typ=F64)))
         a.add_incoming(b.add(a, ir.Constant(I64, 1)), b.block)
         b.branch(head)
     b.position_at_end(step)
@@ -161,11 +168,7 @@ class Lanes:
 
     def build(self) -> ir.Function:
         f, b = self.f, self.f.b
-        memset = f.module.declare_intrinsic("llvm.memset", [PTR, I64])
-        rstride = self.a("RNG_STRIDE")
         with f.loop(self.n) as lane:
-            m = self.lane_mem(lane)
-            b.call(memset, [m, ir.Constant(ir.IntType(8), 0), c64(self.layout.size * 8), ir.Constant(I1, 0)])
             for k in range(abi.STAT_SLOTS):
                 b.store(c64(0), self.stat(lane, k))
             f.st(self.best, lane, cf(0.0), F64)
@@ -173,23 +176,47 @@ class Lanes:
             task_row = f.gep(self.tasks, f.mul(f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
             for k in range(ROW_SLOTS):
                 f.st(self.row(lane), k, f.ld(task_row, k))
-        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
-            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
-            with drawing, f.loop(self.n) as lane:
-                b.call(self.interp1, [self.code, self.data, self.ns, self.lane_mem(lane), self.scratch,
-                                      f.gep(self.rng, f.mul(lane, rstride), I64)])
-            with plain:
-                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
-                                      self.scratch, self.rng])
+        self.setup()
         row0 = self.row(c64(0))
-        n_train = f.ld(row0, abi.TASK_N_TRAIN)
-        total = f.mul(n_train, f.ld(row0, abi.TASK_EPOCHS))
+        total = f.mul(f.ld(row0, abi.TASK_N_TRAIN), f.ld(row0, abi.TASK_EPOCHS))
         max_train = f.ld(self.opts, abi.OPT_MAX_TRAIN)
         remaining = f.sel(f.lt(max_train, 0), total, f.sel(f.lt(max_train, total), max_train, total))
         self.total = total
         pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
         self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
-        na, pos, rem = f.var(self.n), f.var(c64(0)), f.var(remaining)
+        pos = f.var(c64(0))
+        self.loop(row0, remaining, pos)
+        with f.loop(self.n) as lane:
+            f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
+        return f.finish()
+
+    def zero(self, m, doubles) -> None:
+        memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])
+        self.f.b.call(memset, [m, ir.Constant(ir.IntType(8), 0), self.f.mul(doubles, 8), ir.Constant(I1, 0)])
+
+    def setup_lane(self, lane, m) -> None:
+        """The setup of one lane on memory m, drawing from the lane's Rng."""
+        f = self.f
+        f.b.call(self.interp1, [self.code, self.data, self.ns, m, self.scratch,
+                                f.gep(self.rng, f.mul(lane, self.a("RNG_STRIDE")), I64)])
+
+    def setup(self) -> None:
+        f, b = self.f, self.f.b
+        with f.loop(self.n) as lane:
+            self.zero(self.lane_mem(lane), c64(self.layout.size))
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            # setups that draw run one after another, in lane order (a shared Rng is consumed in task order)
+            with drawing, f.loop(self.n) as lane:
+                self.setup_lane(lane, self.lane_mem(lane))
+            with plain:
+                b.call(self.interpl, [self.code, self.data, self.ns, self.mem, self.mstride, self.act, self.n,
+                                      self.scratch, self.rng])
+
+    def loop(self, row0, remaining, pos) -> None:
+        """Epochs of training and validation until the budget is spent or every lane stopped."""
+        f, b = self.f, self.f.b
+        n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        na, rem = f.var(self.n), f.var(remaining)
         with f.forever():
             with f.if_(b.or_(f.le(rem.get(), 0), f.le(na.get(), 0))):
                 f.brk()
@@ -201,9 +228,6 @@ class Lanes:
             self.validate(row0, na.get())
         with f.loop(na.get()) as i:  # the lanes that never failed ran every step
             b.store(pos.get(), self.stat(f.ld(self.act, i), abi.STAT_STEPS))
-        with f.loop(self.n) as lane:
-            f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
-        return f.finish()
 
     def train(self, k, pos, na) -> None:
         f, b = self.f, self.f.b

@@ -44,9 +44,13 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
                        np.concatenate([r.train_steps for r in results]))
 
 
-def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None):
-    """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call."""
+def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True):
+    """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
+    in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
+    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests)."""
+    from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
+    from azlang.backends.native.lanes_simd import final_memory
 
     opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
     bc = pack.as_bytecode(program)
@@ -61,7 +65,7 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None):
     rts, rvs = max(1, int(caps[0].max())), max(1, int(caps[1].max()))
     stride = -(-lay.size // 8) * 8
     arrays = {"TASKS": ev.table, "LANE_TASK": np.arange(n, dtype=np.int64), "OPTS": o,
-              "RNG": np.array([rng.state], dtype=np.uint64), "MEM": pack.aligned(n * stride),
+              "RNG": np.array([rng.state], dtype=np.uint64), "MEM": pack.aligned(abi.lane_mem_doubles(n, stride)),
               "SCRATCH": pack.aligned(lay.scratch), "STATS": np.zeros(n * abi.STAT_SLOTS, dtype=np.int64),
               "REC_TRAIN": pack.aligned(n * rts), "REC_VALID": pack.aligned(n * rvs), "FIT": np.zeros(n),
               "WORK": np.zeros(n * abi.LANE_WORK, dtype=np.int64), "CODE": code, "DATA": data}
@@ -72,15 +76,17 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None):
                     ("MEM_STRIDE", stride), ("RT_STRIDE", rts), ("RV_STRIDE", rvs)):
         args[abi.L[name]] = v
     with ev._lock:
-        abi.LANES_CTYPE(int(ev.table[0, abi.TASK_LANES_FN]))(address(args))
+        abi.LANES_CTYPE(kernel.lanes_address(ev.tasks[0].F, ev.shape, soa))(address(args))
     rng.state = int(arrays["RNG"][0])
     stats = arrays["STATS"].reshape(n, abi.STAT_SLOTS)
     fit = arrays["FIT"]
     tasks = None
     if opts.record:
+        mem = final_memory(arrays["MEM"], n, stride, lay.size) if soa else arrays["MEM"][:n * stride].reshape(
+            n, stride)[:, :lay.size]
         tasks = [[TaskResult(float(fit[t]), int(stats[t, abi.STAT_STEPS]),
                              arrays["REC_TRAIN"][t * rts:t * rts + stats[t, abi.STAT_REC_TRAIN]].tolist(),
                              arrays["REC_VALID"][t * rvs:t * rvs + stats[t, abi.STAT_REC_VALID]].tolist(),
-                             snapshot(arrays["MEM"][t * stride:t * stride + lay.size].copy(), lay))
+                             snapshot(mem[t].copy(), lay))
                   for t in range(n)]]
     return BatchResult(fit.reshape(1, n).copy(), stats[:, abi.STAT_STEPS].reshape(1, n).copy(), tasks)

@@ -15,7 +15,7 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "P T NT CAP",
     "PROB PROB_LT1 N_ACTIONS ACTIONS N_MUTABLE MUTABLE OPS NOPS SMIN SMAX SINIT",
     "FEC FEC_TRAIN FEC_VALID",
-    "C_TABLE C_MASK C_KEY C_FIT C_USES C_PREV C_NEXT C_HEAD C_TAIL C_COUNT C_FREE C_CAPACITY C_FORGET C_HITS C_MISSES",
+    "C_TABLE C_MASK C_ENT C_HEAD C_TAIL C_COUNT C_FREE C_CAPACITY C_FORGET C_HITS C_MISSES",  # search_fec layout
     "BUDGET BASE_SETUP BASE_TRAIN FACTOR EXAMPLES BUDGETED",
     "HURDLE HURDLE_K HURDLE_VALUE H_TESTED H_PASSED MEDIAN",
     "TASKS MEM SCRATCH PROBE_OPTS FULL_OPTS STATS REC_TRAIN REC_VALID TASKFITS",
@@ -33,6 +33,9 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
 _NAMES = [name for group in _GROUPS for name in group.split()]
 SLOT = {name: k for k, name in enumerate(_NAMES)}
 N_SLOTS = len(_NAMES)
+
+# the FEC cache's entries (search_fec): int64 words key, fitness bits, uses, then prev and next as two int32
+C_ENTRY_WORDS, C_LINKS = 4, 3
 
 # child sources of a chunk
 SOURCE_EVOLVE, SOURCE_INIT_RANDOM, SOURCE_RANDOM = 0, 1, 2

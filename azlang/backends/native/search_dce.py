@@ -89,19 +89,18 @@ def _dce(f: Fn, lib: Lib, W, code, data, sizes, dcode, ddata, dsizes) -> None:
         lop = b.or_(b.and_(b.or_(lip.get(), lil.get()), kill), s1)
         return lop, b.and_(lip.get(), kill)
 
+    pmark, lmark = f.gep(mark, ns, I64), f.gep(mark, f.add(ns, np_), I64)
     with f.forever():
+        # every round marks: the round that finds the fixed point swept with its live-outs, so its marks stand
         lop, lol = outs()
-        new_p = f.call(lib.live_sweep, pcode, np_, lop, mark, 0)
-        new_l = f.call(lib.live_sweep, lcode, nl, lol, mark, 0)
+        new_p = f.call(lib.live_sweep, pcode, np_, lop, pmark, 1)
+        new_l = f.call(lib.live_sweep, lcode, nl, lol, lmark, 1)
         same = b.and_(b.icmp_unsigned("==", new_p, lip.get()), b.icmp_unsigned("==", new_l, lil.get()))
         with f.if_(same):
             f.brk()
         lip.set(new_p)
         lil.set(new_l)
-    lop, lol = outs()
     f.call(lib.live_sweep, code, ns, b.and_(lip.get(), kill), mark, 1)
-    f.call(lib.live_sweep, pcode, np_, lop, f.gep(mark, ns, I64), 1)
-    f.call(lib.live_sweep, lcode, nl, lol, f.gep(mark, f.add(ns, np_), I64), 1)
     _compact(f, code, data, sizes, dcode, ddata, dsizes, mark)
 
 

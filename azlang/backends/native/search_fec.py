@@ -3,16 +3,22 @@
 The cache is azlang.search.fec.FecCache with the same observable behaviour: an open-addressing table
 (linear probing, backward-shift deletion) from key to entry, entries on a doubly linked list in LRU
 order (head = least recently used), a free list, hit and miss counters, and `forget_every`.
+
+Layout, for the memory system (the cache is megabytes, touched at random): a table slot holds the key beside
+its entry index (16 bytes), so a probe reads one cache line; an entry is 32 bytes, one line with all its
+fields: key, fitness bits, uses (int64), then prev and next (int32: capacity < 2**31).
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native.irutil import F64, I1, I64, PTR
-from azlang.backends.native.search_emit import Fn, Lib, c64, cf
+from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
+from azlang.backends.native.search_abi import C_ENTRY_WORDS as ENTRY_WORDS
+from azlang.backends.native.search_abi import C_LINKS
+from azlang.backends.native.search_emit import Fn, Lib, c64, cf, table, val
 from azlang.backends.native.search_gen import mix
-from azlang.rng import GAMMA
+from azlang.rng import GAMMA, MASK64, _mix
 
 VOID = ir.VoidType()
 
@@ -22,18 +28,32 @@ def combine(b: ir.IRBuilder, h, x):
     return mix(b, b.add(b.xor(h, x), c64(GAMMA)))
 
 
+POSITION_KEYS = 256  # mix(i * GAMMA) for positions i = 1..256 (every FEC probe of the configs we ship) precomputed
+
+
+def _signed(x: int) -> int:
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
 def build_hash(lib: Lib) -> None:
     """errors_hash(rec_train, n_train, rec_valid, n_valid) -> the key before task index and budget."""
     f = Fn(lib.module, "errors_hash", I64, [PTR, I64, PTR, I64])
     rt, nt, rv, nv = f.args
     b = f.b
     acc = f.var(c64(0))
+    keys = table(lib.module, "fec_position_keys", [_signed(_mix((i + 1) * GAMMA & MASK64)) for i in range(POSITION_KEYS)])
 
     def add_all(buf, n, first):
         with f.loop(n) as i:
             e = b.fadd(f.ld(buf, i, F64), cf(0.0))  # -0.0 -> +0.0, like the Python key
-            key = mix(b, b.mul(f.add(f.add(i, first), 1), c64(GAMMA)))
-            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key))))
+            pos = f.add(i, first)
+            key = f.var(c64(0))
+            with f.if_else(f.lt(pos, POSITION_KEYS)) as (known, far):
+                with known:
+                    key.set(f.const(keys, pos))
+                with far:
+                    key.set(mix(b, b.mul(f.add(pos, 1), c64(GAMMA))))
+            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key.get()))))
 
     add_all(rt, nt, c64(0))
     add_all(rv, nv, nt)
@@ -41,17 +61,61 @@ def build_hash(lib: Lib) -> None:
     lib.errors_hash = f.finish()
 
 
+KEY, FIT, USES, LINKS = range(ENTRY_WORDS)
+assert LINKS == C_LINKS
+
+
 class Cache:
     """Accessors for the cache arrays inside one function."""
 
     def __init__(self, f: Fn):
         self.f = f
-        self.table, self.key, self.fit = f.cxp("C_TABLE"), f.cxp("C_KEY"), f.cxp("C_FIT")
-        self.uses, self.prev, self.next = f.cxp("C_USES"), f.cxp("C_PREV"), f.cxp("C_NEXT")
+        self.table, self.ent = f.cxp("C_TABLE"), f.cxp("C_ENT")
         self.mask = f.cx("C_MASK")
 
     def slot(self, pos):
-        return self.f.ld(self.table, pos)
+        """The entry at table position `pos`, or -1."""
+        return self.f.ld(self.table, self.f.add(self.f.mul(pos, 2), 1))
+
+    def slot_key(self, pos):
+        return self.f.ld(self.table, self.f.mul(pos, 2))
+
+    def set_slot(self, pos, key, e) -> None:
+        self.f.st(self.table, self.f.mul(pos, 2), key)
+        self.f.st(self.table, self.f.add(self.f.mul(pos, 2), 1), e)
+
+    def clear_slot(self, pos) -> None:
+        self.f.st(self.table, self.f.add(self.f.mul(pos, 2), 1), c64(-1))
+
+    def entry_ptr(self, e):
+        return self.f.gep(self.ent, self.f.mul(e, ENTRY_WORDS), I64)
+
+    def slot_ptr(self, pos):
+        return self.f.gep(self.table, self.f.mul(pos, 2), I64)
+
+    def _word(self, e, k):
+        return self.f.add(self.f.mul(e, ENTRY_WORDS), k)
+
+    def get(self, e, k, ty=I64):
+        return self.f.ld(self.ent, self._word(e, k), ty)
+
+    def put(self, e, k, v, ty=None) -> None:
+        self.f.st(self.ent, self._word(e, k), v, ty)
+
+    def _link(self, e, side):
+        return self.f.add(self.f.mul(e, 2 * ENTRY_WORDS), 2 * LINKS + side)
+
+    def prev(self, e):
+        return self.f.b.sext(self.f.ld(self.ent, self._link(e, 0), I32), I64)
+
+    def next(self, e):
+        return self.f.b.sext(self.f.ld(self.ent, self._link(e, 1), I32), I64)
+
+    def set_prev(self, e, v) -> None:
+        self.f.st(self.ent, self._link(e, 0), self.f.b.trunc(val(v), I32), I32)
+
+    def set_next(self, e, v) -> None:
+        self.f.st(self.ent, self._link(e, 1), self.f.b.trunc(val(v), I32), I32)
 
     def home(self, key):
         return self.f.b.and_(key, self.mask)
@@ -89,35 +153,35 @@ def _find(f: Fn, lib: Lib, c: Cache, key) -> None:
         e = c.slot(pos.get())
         with f.if_(f.lt(e, 0)):
             f.brk()
-        with f.if_(f.eq(f.ld(c.key, e), key)):
+        with f.if_(f.eq(c.slot_key(pos.get()), key)):
             f.brk()
         pos.set(c.step(pos.get()))
     f.ret(pos.get())
 
 
 def _unlink(f: Fn, lib: Lib, c: Cache, e) -> None:
-    p, n = f.ld(c.prev, e), f.ld(c.next, e)
+    p, n = c.prev(e), c.next(e)
     with f.if_else(f.lt(p, 0)) as (first, middle):
         with first:
             f.cx_set("C_HEAD", n)
         with middle:
-            f.st(c.next, p, n)
+            c.set_next(p, n)
     with f.if_else(f.lt(n, 0)) as (last, middle):
         with last:
             f.cx_set("C_TAIL", p)
         with middle:
-            f.st(c.prev, n, p)
+            c.set_prev(n, p)
 
 
 def _push_back(f: Fn, lib: Lib, c: Cache, e) -> None:
     tail = f.cx("C_TAIL")
-    f.st(c.prev, e, tail)
-    f.st(c.next, e, -1)
+    c.set_prev(e, tail)
+    c.set_next(e, -1)
     with f.if_else(f.lt(tail, 0)) as (empty, other):
         with empty:
             f.cx_set("C_HEAD", e)
         with other:
-            f.st(c.next, tail, e)
+            c.set_next(tail, e)
     f.cx_set("C_TAIL", e)
 
 
@@ -125,25 +189,26 @@ def _table_delete(f: Fn, lib: Lib, c: Cache, pos) -> None:
     """Linear-probing deletion by backward shift: later entries move into the hole when allowed."""
     b = f.b
     hole, j = f.var(pos), f.var(pos)
-    f.st(c.table, pos, -1)
+    c.clear_slot(pos)
     with f.forever():
         j.set(c.step(j.get()))
         e = c.slot(j.get())
         with f.if_(f.lt(e, 0)):
             f.brk()
-        k, i, jj = c.home(f.ld(c.key, e)), hole.get(), j.get()
+        key = c.slot_key(j.get())
+        k, i, jj = c.home(key), hole.get(), j.get()
         # the entry at j may fill the hole i unless its home k lies cyclically in (i, j]
         in_range = b.select(f.le(i, jj), b.and_(f.lt(i, k), f.le(k, jj)), b.or_(f.lt(i, k), f.le(k, jj)))
         with f.if_(b.not_(in_range)):
-            f.st(c.table, i, e)
-            f.st(c.table, jj, -1)
+            c.set_slot(i, key, e)
+            c.clear_slot(jj)
             hole.set(jj)
 
 
 def _remove(f: Fn, lib: Lib, c: Cache, e, pos) -> None:
     f.call(lib.cache_table_delete, pos)
     f.call(lib.cache_unlink, e)
-    f.st(c.next, e, f.cx("C_FREE"))
+    c.set_next(e, f.cx("C_FREE"))
     f.cx_set("C_FREE", e)
     f.cx_add("C_COUNT", -1)
 
@@ -156,9 +221,9 @@ def _lookup(f: Fn, lib: Lib, c: Cache, key, out) -> None:
         f.cx_add("C_MISSES", 1)
         f.ret(ir.Constant(I1, 0))
     f.cx_add("C_HITS", 1)
-    f.st(out, 0, f.ld(c.fit, e, F64), F64)
-    uses = f.add(f.ld(c.uses, e), 1)
-    f.st(c.uses, e, uses)
+    f.st(out, 0, c.get(e, FIT, F64), F64)
+    uses = f.add(c.get(e, USES), 1)
+    c.put(e, USES, uses)
     forget = f.cx("C_FORGET")
     with f.if_else(f.b.and_(f.ne(forget, 0), f.b.icmp_signed(">=", uses, forget))) as (drop, keep):
         with drop:
@@ -174,22 +239,22 @@ def _insert(f: Fn, lib: Lib, c: Cache, key, fit) -> None:
     pos = f.call(lib.cache_find, key)
     e = c.slot(pos)
     with f.if_(f.b.icmp_signed(">=", e, c64(0))):
-        f.st(c.fit, e, fit, F64)
-        f.st(c.uses, e, 1)
+        c.put(e, FIT, fit, F64)
+        c.put(e, USES, c64(1))
         f.call(lib.cache_unlink, e)
         f.call(lib.cache_push_back, e)
         f.ret()
     at = f.var(pos)
     with f.if_(f.eq(f.cx("C_COUNT"), f.cx("C_CAPACITY"))):  # evict first: the new entry is never the oldest
         old = f.cx("C_HEAD")
-        f.call(lib.cache_remove, old, f.call(lib.cache_find, f.ld(c.key, old)))
+        f.call(lib.cache_remove, old, f.call(lib.cache_find, c.get(old, KEY)))
         at.set(f.call(lib.cache_find, key))  # the deletion may have shifted the probe chain
     e = f.cx("C_FREE")
-    f.cx_set("C_FREE", f.ld(c.next, e))
-    f.st(c.table, at.get(), e)
-    f.st(c.key, e, key)
-    f.st(c.fit, e, fit, F64)
-    f.st(c.uses, e, 1)
+    f.cx_set("C_FREE", c.next(e))
+    c.set_slot(at.get(), key, e)
+    c.put(e, KEY, key)
+    c.put(e, FIT, fit, F64)
+    c.put(e, USES, c64(1))
     f.call(lib.cache_push_back, e)
     f.cx_add("C_COUNT", 1)
 
@@ -199,7 +264,7 @@ def _import(f: Fn, lib: Lib, keys, fits, uses, n) -> None:
     c = Cache(f)
     with f.loop(n) as i:
         f.call(lib.cache_insert, f.ld(keys, i), f.ld(fits, i, F64))
-        f.st(c.uses, f.cx("C_TAIL"), f.ld(uses, i))
+        c.put(f.cx("C_TAIL"), USES, f.ld(uses, i))
 
 
 def _export(f: Fn, lib: Lib, keys, fits, uses) -> None:
@@ -210,9 +275,9 @@ def _export(f: Fn, lib: Lib, keys, fits, uses) -> None:
         with f.if_(f.lt(e.get(), 0)):
             f.brk()
         cur, k = e.get(), i.get()
-        f.st(keys, k, f.ld(c.key, cur))
-        f.st(fits, k, f.ld(c.fit, cur, F64), F64)
-        f.st(uses, k, f.ld(c.uses, cur))
+        f.st(keys, k, c.get(cur, KEY))
+        f.st(fits, k, c.get(cur, FIT, F64), F64)
+        f.st(uses, k, c.get(cur, USES))
         i.set(f.add(k, 1))
-        e.set(f.ld(c.next, cur))
+        e.set(c.next(cur))
     f.ret(i.get())

@@ -20,7 +20,8 @@ from llvmlite import ir
 from azlang.backends.native import abi as kabi
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_emit import Fn, Lib, c64
-from azlang.backends.native.search_fec import combine
+from azlang.backends.native.search_fec import KEY, Cache, combine
+from azlang.backends.native.skeleton import prefetch
 from azlang.search.fec import FEC_SEED
 
 VOID = ir.VoidType()
@@ -81,7 +82,12 @@ def _stage(lib: Lib) -> None:
 
     with f.if_else(f.flag(f.cx("FEC"))) as (fec, plain):
         with fec:
-            ps = Slot(f, parent)
+            ps, cache = Slot(f, parent), Cache(f)
+            # Cache lines task_fitness will touch, asked for while the lockstep evaluations run (hints only):
+            # the LRU entry (an insert evicts it), each present key's entry, the evicted entry's table slot.
+            head = f.cx("C_HEAD")
+            with f.if_(f.le(0, head)):
+                prefetch(b, cache.entry_ptr(head))
             with f.loop(hi, lo) as t, f.if_(b.not_(b.and_(same, f.flag(f.ld(ps.valid, t))))):
                 add(t)
             with f.if_(f.lt(0, n.get())):
@@ -89,13 +95,18 @@ def _stage(lib: Lib) -> None:
             with f.if_(f.ne(rnd, 0)):
                 f.ret()  # setup draws from the search Rng: full evaluations stay one at a time, in order
             n.set(c64(0))
-            budgeted, c_table = f.cxp("BUDGETED"), f.cxp("C_TABLE")
+            budgeted = f.cxp("BUDGETED")
             with f.loop(hi, lo) as t:
                 part = f.sel(f.flag(f.ld(pre_ok, t)), f.ld(f.cxp("PRE_PART"), t), f.ld(ps.part, t))
                 key = combine(b, combine(b, part, t), f.ld(budgeted, t))
-                absent = f.lt(f.ld(c_table, f.call(lib.cache_find, key)), 0)
-                with f.if_(absent):
-                    add(t)
+                e = cache.slot(f.call(lib.cache_find, key))
+                with f.if_else(f.lt(e, 0)) as (absent, present):
+                    with absent:
+                        add(t)
+                    with present:
+                        prefetch(b, cache.entry_ptr(e))
+            with f.if_(b.and_(f.lt(0, n.get()), f.le(0, head))):
+                prefetch(b, cache.slot_ptr(cache.home(cache.get(head, KEY))))
         with plain, f.loop(hi, lo) as t:
             add(t)
     with f.if_(f.lt(0, n.get())):

@@ -1,0 +1,284 @@
+"""Native stage: lockstep lanes in struct-of-arrays groups, W tasks per SIMD register (lowering_simd.py).
+
+MEM holds ceil(n/W) groups of W lanes (lane_groups.py), then one group of scratch, n lanes of final memory
+(recorded runs) and the groups' state (masks, labels, losses, task pointers). The interpreter runs each
+instruction once per group that still has a live lane. The per-step glue works on whole groups too: every
+lane of a group loads its example (a padding lane past n loads lane n-1's), labels, errors and losses are
+W-vectors, and only a lane's stop is handled lane by lane. A lane that stopped (or a padding lane) keeps
+being computed with whatever its memory holds and nothing reads it: ops address memory by constants only,
+never by data. A lane whose validation fails keeps a copy of its memory, put back after the validation (the
+predictions it skips in lanes.py must not touch it). Each live lane computes exactly what lanes.py computes
+for it, in the same order (same steps, records, fitness). Setups that draw run lane after lane on a one-lane
+area (the lanes' Rng use stays in task order) and are scattered into the groups.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from azlang.backends.native import abi
+from azlang.backends.native.irutil import F64, I32, I64, at, transpose, vec
+from azlang.backends.native.lane_groups import (
+    CLS,
+    LIVE,
+    LOSS,
+    SEQ,
+    STATE,
+    TX,
+    TY,
+    VFAIL,
+    VLIVE,
+    VX,
+    VY,
+    XP,
+    YS,
+    GroupMemory,
+    W,
+    reads_v0,
+)
+from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
+from azlang.backends.native.lowering_simd import SOA, SCx
+from azlang.backends.native.search_emit import c64, cf
+from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
+
+
+def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
+    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles."""
+    return interpreter(module, layout, name, SOA,
+                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib))
+
+
+class LanesSoA(GroupMemory, Lanes):
+    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function."""
+
+    def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
+        super().__init__(module, name, layout, interp1, interpg)
+        f = self.f
+        self.gstride = f.mul(self.mstride, W)
+        self.ngroups = f.b.udiv(f.add(self.n, W - 1), c64(W))
+        self.spare = f.gep(self.mem, f.mul(self.ngroups, self.gstride), F64)  # the scratch group
+        self.final = f.gep(self.spare, self.gstride, F64)  # lane by lane: each lane's memory when it stopped
+        self.state = f.gep(self.final, f.mul(self.n, self.mstride), F64)
+        self.glist = f.gep(self.state, f.mul(self.ngroups, STATE), F64)  # groups with a live lane
+        self.gvlist = f.gep(self.glist, self.ngroups, I64)  # groups with a lane still validating
+
+    def load_group(self, g, q, train: bool) -> None:
+        """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
+        f, b, F = self.f, self.f.b, self.layout.F
+        ys, xs = ir.Constant(vec(W), ir.Undefined), []
+        ahead = f.lt(f.add(q, PREFETCH_AHEAD), self.total) if train else None
+        live = self.mask(g, LIVE) if train else None
+        for l_ in range(W):
+            idx = f.ld(self.ptr(g, SEQ, l_), q) if train else q
+            x = f.gep(self.ptr(g, TX if train else VX, l_), f.mul(idx, F), F64)
+            ys = b.insert_element(ys, f.ld(self.ptr(g, TY if train else VY, l_), idx, F64), ir.Constant(I32, l_))
+            xs.append(x)
+            if train:
+                f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
+                on = b.and_(ahead, f.ne(b.and_(live, c64(1 << l_)), 0))
+                with f.if_(on):  # a live lane asks for its example PREFETCH_AHEAD steps on (rows in random order)
+                    nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
+                    with f.if_(self.needs_x):
+                        prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
+                    prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
+        with f.if_(self.needs_x):
+            self.scatter(g, xs)
+        self.vst(ys, self.gs(g, YS))
+        self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
+
+    def scatter(self, g, xs) -> None:
+        """The W feature rows at xs into v0 of group g: loaded as rows, transposed to W-vectors per element."""
+        b, F = self.f.b, self.layout.F
+        v0 = at(b, self.gmem(g), self.layout.v_off * W)
+        for c in range(0, F, W):
+            w = min(W, F - c)
+            rows = [b.load(at(b, x, c), typ=vec(w), align=8) if w > 1 else
+                    b.insert_element(ir.Constant(vec(1), ir.Undefined), b.load(at(b, x, c), typ=F64),
+                                     ir.Constant(I32, 0)) for x in xs]
+            for k, col in enumerate(transpose(b, rows, w)):
+                b.store(col, at(b, v0, (c + k) * W), align=8)
+
+    def run_groups(self, code, data, count, glist, ng) -> None:
+        self.f.b.call(self.interpl, [code, data, count, self.mem, self.gstride, glist, ng, self.spare, self.rng])
+
+    def run(self, comp: str, glist, ng) -> None:
+        f = self.f
+        start = {"predict": self.ns, "learn": f.add(self.ns, self.np)}[comp]
+        count = {"predict": self.np, "learn": self.nl}[comp]
+        self.run_groups(f.gep(self.code, f.mul(start, 4), I32), f.gep(self.data, f.mul(start, 3), F64), count,
+                        glist, ng)
+
+    def compact(self, glist, ng, k: int) -> None:
+        """Keep in glist[0:ng] the groups whose mask k is not empty."""
+        f, kept = self.f, self.f.var(c64(0))
+        with f.loop(ng.get()) as a:
+            g = f.ld(glist, a)
+            with f.if_(f.ne(self.mask(g, k), 0)):
+                f.st(glist, kept.get(), g)
+                kept.set(f.add(kept.get(), 1))
+        ng.set(kept.get())
+
+    # --- set-up and the loop --------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        f, b = self.f, self.f.b
+        self.zero(self.mem, f.mul(self.ngroups, self.gstride))
+        with f.loop(self.ngroups) as g:
+            f.st(self.glist, g, g)
+            live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
+                                                c64(W))), 1)
+            cls = f.var(c64(0))
+            for l_ in range(W):
+                on = b.and_(f.lt(f.add(f.mul(g, W), l_), self.n),
+                            f.flag(f.ld(self.row(self.lane(g, l_)), abi.TASK_CLASSIFY)))
+                cls.set(b.or_(cls.get(), b.shl(b.zext(on, I64), c64(l_))))
+            for k, v in ((LIVE, live), (VLIVE, c64(0)), (VFAIL, c64(0)), (CLS, cls.get())):
+                self.set_mask(g, k, v)
+            for l_ in range(W):  # a padding lane reads lane n-1's task
+                row = self.row(self.lane(g, l_))
+                for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
+                                (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
+                    f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
+                f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
+        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+            with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
+                self.zero(self.spare, c64(self.layout.size))
+                self.setup_lane(lane, self.spare)
+                with f.loop(c64(self.layout.size)) as e:
+                    f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
+            with plain:
+                self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
+
+    def loop(self, row0, remaining, pos):
+        f, b = self.f, self.f.b
+        self.needs_x = b.or_(self.recording, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
+                                                      f.add(self.np, self.nl)))
+        n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        ng = f.var(self.ngroups)
+        rem = f.var(remaining)
+        with f.forever():
+            with f.if_(b.or_(f.le(rem.get(), 0), f.le(ng.get(), 0))):
+                f.brk()
+            r = rem.get()
+            k = f.sel(f.lt(n_train, r), n_train, r)
+            self.train(k, pos.get(), ng)
+            pos.set(f.add(pos.get(), k))
+            rem.set(f.sub(rem.get(), n_train))
+            self.validate(row0, ng.get())
+        with f.loop(ng.get()) as a:  # the lanes that never failed ran every step
+            g = f.ld(self.glist, a)
+            self.each(self.mask(g, LIVE), lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), pos.get()))
+
+    def finish_lane(self, lane, steps) -> None:
+        self.f.b.store(steps, self.stat(lane, abi.STAT_STEPS))
+        self.stopped(lane)
+
+    def train(self, k, pos, ng) -> None:
+        f, b = self.f, self.f.b
+        with f.loop(k) as j:
+            with f.if_(f.le(ng.get(), 0)):
+                f.brk()
+            q = f.add(pos, j)
+            with f.loop(ng.get()) as a:
+                self.load_group(f.ld(self.glist, a), q, True)
+            self.run("predict", self.glist, ng.get())
+            with f.loop(ng.get()) as a:
+                g = f.ld(self.glist, a)
+                m, ys = self.gmem(g), self.vld(self.gs(g, YS))
+                s1 = at(b, m, W)
+                p = self.squash(g, s1)
+                err = self.cx.fabs(b.fsub(ys, p))
+                live = self.mask(g, LIVE)
+                newly = b.and_(self.bad(err), live)
+                with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
+                    self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
+                    self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
+                with f.if_(self.recording):
+                    self.each(self.mask(g, LIVE), lambda l_: self.record(
+                        "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
+                with f.if_(b.and_(b.not_(self.keeps_v0), self.needs_x)):  # learn sees the features predict saw
+                    self.scatter(g, [self.ptr(g, XP, l_) for l_ in range(W)])
+                self.vst(ys, m)
+            self.compact(self.glist, ng, LIVE)
+            self.run("learn", self.glist, ng.get())
+
+    def squash(self, g, s1):
+        """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
+        b = self.f.b
+        cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
+
+        def sig(l_, x):
+            y = sigmoid(self.cx, x)
+            b.store(y, at(b, s1, l_))  # learn reads the squashed prediction
+            return y
+
+        return self.per_lane(cls, lambda: [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig, lambda: self.vld(s1))
+
+    def validate(self, row0, ng) -> None:
+        f, b = self.f, self.f.b
+        n_valid = f.ld(row0, abi.TASK_N_VALID)
+        max_valid = f.ld(self.opts, abi.OPT_MAX_VALID)
+        n = f.sel(f.lt(max_valid, 0), n_valid, f.sel(f.lt(max_valid, n_valid), max_valid, n_valid))
+        zeros = ir.Constant(vec(W), [0.0] * W)
+        with f.loop(ng) as a:
+            g = f.ld(self.glist, a)
+            f.st(self.gvlist, a, g)
+            self.set_mask(g, VLIVE, self.mask(g, LIVE))
+            self.set_mask(g, VFAIL, c64(0))
+            self.vst(zeros, self.gs(g, LOSS))
+        nv = f.var(ng)
+        with f.loop(n) as j:
+            with f.if_(f.le(nv.get(), 0)):
+                f.brk()
+            with f.loop(nv.get()) as a:
+                self.load_group(f.ld(self.gvlist, a), j, False)
+            self.run("predict", self.gvlist, nv.get())
+            with f.loop(nv.get()) as a:
+                self.valid_step(f.ld(self.gvlist, a))
+            self.compact(self.gvlist, nv, VLIVE)
+        nvf = b.sitofp(n_valid, F64)
+        with f.loop(ng) as a:
+            g = f.ld(self.glist, a)
+            vfail, loss = self.mask(g, VFAIL), self.vld(self.gs(g, LOSS))
+            with f.if_(f.ne(vfail, 0)):  # the predictions after a lane's failure never happened to it
+                self.each(vfail, lambda l_: self.keep(f.add(f.mul(g, W), l_), back=True))
+
+            def fit(l_):
+                lane, k = f.add(f.mul(g, W), l_), ir.Constant(I32, l_)
+                classify = f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
+                v = fitness(self.cx, b.extract_element(loss, k), nvf, classify)
+                v = f.sel(f.ne(b.and_(vfail, c64(1 << l_)), 0), cf(0.0), v)
+                best = f.ld(self.best, lane, F64)
+                f.st(self.best, lane, b.select(b.fcmp_ordered(">", v, best), v, best), F64)  # max(best, v)
+
+            self.each(self.mask(g, LIVE), fit)
+
+    def valid_step(self, g) -> None:
+        f, b = self.f, self.f.b
+        ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
+        cls = self.mask(g, CLS)
+        d = b.fsub(self.vld(ys), self.vld(s1))
+        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
+                          lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
+                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+                                                    b.load(at(b, s1, l_), typ=F64)), lambda: d)
+        ae = self.cx.fabs(e)
+        vl = self.mask(g, VLIVE)
+        newly = b.and_(self.bad(ae), vl)
+        with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
+            self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
+        vl = b.and_(vl, b.not_(newly))
+        self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
+        self.set_mask(g, VLIVE, vl)
+        with f.if_(self.recording):
+            self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
+                                                 b.extract_element(ae, ir.Constant(I32, l_))))
+        term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
+        loss = self.vld(self.gs(g, LOSS))
+        self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
+
+
+def final_memory(mem, n: int, stride: int, size: int):
+    """Each lane's memory when it stopped (recorded runs), out of MEM (NumPy), as an (n, size) array."""
+    start = (-(-n // W) + 1) * W * stride
+    return mem[start:start + n * stride].reshape(n, stride)[:, :size]
