@@ -81,13 +81,23 @@ def evolution_rate(sweeps: list[Path]) -> dict:
     return out
 
 
+def _pooled(name: str, prefix: str, t: str) -> bool:
+    """A later sweep of the same kind: rs<budget>_<type>[_<part>] or evo100k_<type>[_<part>]."""
+    if not name.startswith(prefix):
+        return False
+    rest = name[len(prefix):]
+    if prefix == "rs":
+        rest = rest.partition("_")[2]  # drop the budget (100k, 1m)
+    return rest == t or rest.startswith(f"{t}_") and rest[len(t) + 1:].isalnum()
+
+
 def table(root: Path) -> dict:
     """Rows per task type and evolution budget; every sweep under ROOT/*/ named after its type is pooled:
-    evolution fig4_<type> and evo<budget>_<type>, random search fig4_<type>_random and rs<budget>_<type>."""
+    evolution fig4_<type> and evo100k_<type>[_<part>], random search fig4_<type>_random and rs<budget>_<type>[_<part>]."""
     rows = {}
     for t in TYPES:
-        rs = [d for d in root.glob("*/*") if d.name in (f"fig4_{t}_random", f"rs100k_{t}")]
-        evo = [d for d in root.glob("*/*") if d.name in (f"fig4_{t}", f"evo100k_{t}")]
+        rs = [d for d in root.glob("*/*") if d.name == f"fig4_{t}_random" or _pooled(d.name, "rs", t)]
+        evo = [d for d in root.glob("*/*") if d.name == f"fig4_{t}" or _pooled(d.name, "evo100k_", t)]
         evo10k = [d for d in root.glob("*/*") if d.name == f"evo10k_{t}"]
         if not rs:
             continue
