@@ -72,6 +72,9 @@ def opt(
     stats: bool = typer.Option(False, "--stats", help="say what each pass removed or changed (stderr)"),
     random_policy: Literal["keep", "drop"] = typer.Option("keep", "--random",
                                                           help="dead random draws: keep (exact) or drop"),
+    multiclass: bool = typer.Option(False, "--multiclass",
+                                    help="the program is for multi-class tasks: dce keeps what feeds the logits "
+                                         "v1 (not s1) and treats v2 as the engine's label"),
     features: int | None = typer.Option(None, "--features", "-F", metavar="F",
                                            help="F at which decouple estimates expected values "
                                                 "[default: the F the program was evolved at]"),
@@ -92,7 +95,7 @@ def opt(
         target = check_output_path(api.find_program(file), "--in-place")
     names = _pipeline(passes, {"dce": dce, "fold": fold, "decouple": decouple, "canon": canon})
     F = _features(features, file) if "decouple" in names else (features or 4)
-    program, report = run_pipeline(_load(file), names, PassOptions(random_policy, F, seed=random_seed))
+    program, report = run_pipeline(_load(file), names, PassOptions(random_policy, F, seed=random_seed, multiclass=multiclass))
     _emit(print_program(program), target)
     if stats:
         _print_stats(report)

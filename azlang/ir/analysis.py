@@ -29,6 +29,13 @@ SETUP, PREDICT, LEARN = COMPONENTS
 SUCCESSORS = {SETUP: (PREDICT,), PREDICT: (LEARN, PREDICT), LEARN: (PREDICT,)}
 PREDECESSORS = {SETUP: (), PREDICT: (SETUP, LEARN, PREDICT), LEARN: (PREDICT,)}
 OBSERVED = {SETUP: frozenset(), PREDICT: frozenset({S1}), LEARN: frozenset()}
+# Multi-class tasks (azlang/tasks/multiclass.py): the prediction is the logit vector v1; before Learn the
+# engine replaces v1 by softmax(v1) (a read of v1, already observed) and writes the one-hot label to v2 and
+# the class index to s0; s0 and v2 are zeroed and v0 gets the features before every Predict.
+V1: Reg = (VECTOR, 1)
+V2: Reg = (VECTOR, 2)
+RESET_MC = frozenset({S0, V0, V2})
+OBSERVED_MC = {SETUP: frozenset(), PREDICT: frozenset({V1}), LEARN: frozenset()}
 
 
 def reg_name(reg: Reg) -> str:
@@ -84,21 +91,26 @@ def _backward(instrs: tuple[Instruction, ...], live_out: frozenset[Reg], keep: s
     return tuple(flags), tuple(after), frozenset(live)
 
 
-def _component_live_out(name: str, live_in: dict[str, frozenset[Reg]]) -> frozenset[Reg]:
-    out = set(OBSERVED[name])
+def _component_live_out(name: str, live_in: dict[str, frozenset[Reg]], multiclass: bool) -> frozenset[Reg]:
+    out = set((OBSERVED_MC if multiclass else OBSERVED)[name])
+    reset = RESET_MC if multiclass else RESET
     for succ in SUCCESSORS[name]:
-        out |= live_in[succ] - RESET
+        out |= live_in[succ] - reset
     return frozenset(out)
 
 
-def liveness(program: Program, keep: dict[str, set[int]] | None = None) -> Liveness:
-    """Least fixpoint over the loop; `keep` forces instructions live (their reads then count)."""
+def liveness(program: Program, keep: dict[str, set[int]] | None = None, multiclass: bool = False) -> Liveness:
+    """Least fixpoint over the loop; `keep` forces instructions live (their reads then count).
+
+    `multiclass`: the program runs on multi-class tasks, so v1 (not s1) is the prediction and v2 is the
+    engine's (see RESET_MC).
+    """
     keep = keep or {}
     live_in = {c: frozenset() for c in COMPONENTS}
     while True:
         flags, after, outs, new_in = {}, {}, {}, {}
         for name in (LEARN, PREDICT, SETUP):
-            outs[name] = _component_live_out(name, live_in)
+            outs[name] = _component_live_out(name, live_in, multiclass)
             instrs = program.component(name).instructions
             flags[name], after[name], new_in[name] = _backward(instrs, outs[name], keep.get(name, set()))
         if new_in == live_in:

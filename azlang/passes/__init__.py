@@ -19,12 +19,14 @@ from azlang.ir.nodes import COMPONENTS, Program
 class PassOptions:
     """Knobs shared by the passes. `random_policy`: "keep" (dce keeps dead random draws whenever a live
     draw exists, so the random stream and thus fitness stay exact) or "drop". `F`, `samples`, `seed`:
-    where decouple estimates expected values of random-derived constants by sampling Setup."""
+    where decouple estimates expected values of random-derived constants by sampling Setup. `multiclass`:
+    the program is for multi-class tasks, whose prediction is v1[0:C] rather than s1 (dce keeps what feeds it)."""
 
     random_policy: str = "keep"
     F: int = 4
     samples: int = 256
     seed: int = 0
+    multiclass: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 Uses strong liveness over the whole evaluation loop (azlang.ir.analysis), so dead cycles such as a Learn
 update of a register that no Predict ever reads go too, and so does every no_op.
 
+Multi-class tasks predict the logit vector v1 instead of s1; pass `multiclass=True` (PassOptions.multiclass,
+`azc opt --multiclass`) for such programs, or dce removes the whole network.
+
 Random ops. A random draw whose value is dead still advances the random stream, and evaluation shares one
 stream across Setup, all training steps and all tasks, so removing it would change the values every later
 live draw sees. Policy "keep" (the default) therefore keeps every dead draw when the program has at least
@@ -22,9 +25,10 @@ def _draws(program: Program) -> dict[str, set[int]]:
     return {c: {i for i, ins in enumerate(program.component(c)) if draws_random(ins)} for c in COMPONENTS}
 
 
-def kept_instructions(program: Program, random_policy: str = "keep") -> dict[str, tuple[bool, ...]]:
-    """Per component, which instructions dce keeps."""
-    live = liveness(program).live
+def kept_instructions(program: Program, random_policy: str = "keep",
+                      multiclass: bool = False) -> dict[str, tuple[bool, ...]]:
+    """Per component, which instructions dce keeps (`multiclass`: v1 is the prediction, see liveness)."""
+    live = liveness(program, multiclass=multiclass).live
     if random_policy == "keep":
         draws = _draws(program)
         if any(live[c][i] for c in COMPONENTS for i in draws[c]):
@@ -35,8 +39,8 @@ def kept_instructions(program: Program, random_policy: str = "keep") -> dict[str
     return live
 
 
-def eliminate(program: Program, random_policy: str = "keep") -> Program:
-    kept = kept_instructions(program, random_policy)
+def eliminate(program: Program, random_policy: str = "keep", multiclass: bool = False) -> Program:
+    kept = kept_instructions(program, random_policy, multiclass)
     for c in COMPONENTS:
         instrs = program.component(c).instructions
         program = program.with_component(c, (ins for ins, ok in zip(instrs, kept[c]) if ok))
@@ -45,4 +49,4 @@ def eliminate(program: Program, random_policy: str = "keep") -> Program:
 
 @register("dce", "remove instructions that cannot influence a prediction")
 def dce(program: Program, options: PassOptions) -> Program:
-    return eliminate(program, options.random_policy)
+    return eliminate(program, options.random_policy, options.multiclass)
