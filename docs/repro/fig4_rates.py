@@ -11,9 +11,9 @@ With no success the rate is given as the 95 % upper bound 3 / evaluations (rule 
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 TYPES = ("linear_regressor", "linear_backprop", "affine_regressor", "affine_backprop")
@@ -149,13 +149,12 @@ def markdown(rows: dict) -> str:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    out = None
-    if "-o" in args:
-        i = args.index("-o")
-        out = args[i + 1]
-        args = args[:i] + args[i + 2:]
-    result = table(Path(args[0]))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root", type=Path)
+    ap.add_argument("-o", dest="out", type=Path, default=None, help="also write the table as JSON here")
+    args = ap.parse_args()
+    out = args.out
+    result = table(args.root)
     text = json.dumps(result, indent=1)
     print(markdown(result))
     if out:

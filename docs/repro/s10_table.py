@@ -12,10 +12,10 @@ search tasks (`first_pass`, the acceptance threshold), or its best beats logisti
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
-import sys
 from pathlib import Path
 
 METHODS = ("basic", "full")
@@ -92,13 +92,12 @@ def per_repeat(t: dict) -> str:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    out = None
-    if "-o" in args:
-        i = args.index("-o")
-        out = args[i + 1]
-        args = args[:i] + args[i + 2:]
-    result = table(Path(args[0]))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("root", type=Path)
+    ap.add_argument("-o", dest="out", type=Path, default=None, help="also write the table as JSON here")
+    args = ap.parse_args()
+    out = args.out
+    result = table(args.root)
     print(markdown(result))
     print()
     print(per_repeat(result))
