@@ -10,7 +10,15 @@ import random
 
 import numpy as np
 import pytest
-from native_support import cache_dir, label_task, quiet, random_instruction, reference_batch, same_bits  # noqa: F401
+from native_support import (  # noqa: F401  (autouse fixtures)
+    cache_dir,
+    diff_task,
+    label_task,
+    quiet,
+    random_instruction,
+    reference_batch,
+    same_bits,
+)
 
 from azlang.backends import native
 from azlang.backends.native import sigmoid_cuts as sc
@@ -228,6 +236,52 @@ def test_logits_at_the_threshold_match_reference():
     for soa in (True, False):
         got = [evaluate_lockstep(ev, p, Rng(1), soa=soa) for p in progs]
         check([(r.fitness[0].tolist(), r.train_steps[0].tolist()) for r in got], ref, f"soa={soa}", progs)
+
+
+def test_fixed_point_is_the_iteration_limit():
+    from azlang.backends.native import engine
+
+    x = engine.sigmoid_fixed_point()
+    if x is None:
+        pytest.skip("this C library's sigmoid iteration did not settle: every training step calls exp")
+    sig, y = sc.sigmoid_with(_engine_exp()), 0.0
+    for _ in range(200):
+        y = sig(y)
+    assert x == y == sig(x) and abs(x - 0.659) < 1e-3
+    assert sig(math.nextafter(x, 1.0)) != math.nextafter(x, 1.0)
+
+
+@pytest.mark.parametrize("record", [False, True])
+@pytest.mark.parametrize("limit", [100.0, 0.3, 0.4])
+def test_logits_at_the_fixed_point_match_reference(record, limit):
+    """Lanes whose logit is the sigmoid's fixed point skip exp and keep s1, recorded or not; their error check
+    still runs (|1 - 0.659| > 0.3 stops a lane, 0.4 lets it train on); neighbours of the point take exp."""
+    from azlang.backends.native import engine
+    from azlang.backends.native.lockstep import evaluate_lockstep
+
+    x = engine.sigmoid_fixed_point() or 0.6590460684074066
+    near = [x, math.nextafter(x, 1.0), math.nextafter(x, 0.0), 0.0]
+    progs = [Program.of([ins(56, 1, 0, 0, (v,))], [], []) for v in near]  # s1 <- sigmoid(s1) and nothing else
+    progs += [Program.of([ins(56, 2, 0, 0, (v,))], [ins(1, 1, 2, 0)], [ins(18, 1, 1, 0)]) for v in near]
+    progs += [Program.of([ins(56, 1, 0, 0, (v,))], [ins(27, 2, 0, 1)], SGD) for v in near]
+    ts, opts = tasks(epochs=3), EvalOptions(max_abs_error=limit, record=record)
+    ref, _ = reference_batch(progs, ts, SHAPE, 1, opts)
+    ev = native.NativeEvaluator(ts, SHAPE)
+    res = ev.evaluate_batch(progs, Rng(1), opts, lockstep=False)
+    check(list(zip(res.fitness.tolist(), res.train_steps.tolist())), ref, "kernel", progs)
+    for p, r in enumerate(ref):
+        for a, b_ in zip(r.tasks, res.tasks[p] if record else []):
+            assert diff_task(a, b_) is None, (p, diff_task(a, b_))
+    for soa in (True, False):
+        got = [evaluate_lockstep(ev, p, Rng(1), opts, soa=soa) for p in progs]
+        check([(r.fitness[0].tolist(), r.train_steps[0].tolist()) for r in got], ref, f"soa={soa}", progs)
+        for p, (r, g_) in enumerate(zip(ref, got)):
+            for a, b_ in zip(r.tasks, g_.tasks[0] if record else []):
+                assert diff_task(a, b_) is None, (soa, p, diff_task(a, b_))
+    for p, r in zip(progs[:2], ref):
+        jit = ev.evaluate(p, Rng(1), opts, tier="jit")
+        assert same_bits([t.fitness for t in jit.tasks], [t.fitness for t in r.tasks])
+        assert [t.train_steps for t in jit.tasks] == [t.train_steps for t in r.tasks]
 
 
 def test_jit_matches_reference_without_recording():

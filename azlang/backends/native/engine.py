@@ -61,10 +61,12 @@ def _init() -> dict:
     addresses = _libm_addresses()
     for name, addr in addresses.items():
         llvm.add_symbol(libm_symbol(name), addr)
-    cut = sigmoid_cuts.threshold(addresses["exp"])  # generated code compares with it: part of the cache key
+    # generated code compares logits with these two: part of the cache key
+    cut, fixed = sigmoid_cuts.threshold(addresses["exp"]), sigmoid_cuts.fixed_point(addresses["exp"])
     state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {}, "sigmoid_threshold": cut,
+             "sigmoid_fixed_point": fixed,
              "salt": "|".join([_source_hash(), str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
-                               features, repr(cut)])}
+                               features, repr(cut), repr(fixed)])}
     engine.set_object_cache(_notify, _getbuffer)
     return state
 
@@ -80,6 +82,11 @@ def sigmoid_threshold() -> float | None:
     """The double t with sigmoid(p) > 0.5 exactly when p >= t for this process's exp (sigmoid_cuts.py), or None
     when it could not be verified (generated code then calls exp)."""
     return state()["sigmoid_threshold"]
+
+
+def sigmoid_fixed_point() -> float | None:
+    """The double x with sigmoid(x) == x for this process's exp (sigmoid_cuts.py), or None."""
+    return state()["sigmoid_fixed_point"]
 
 
 def _path(key: str) -> Path:

@@ -39,7 +39,7 @@ from azlang.backends.native.lane_groups import (
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
 from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
-from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut
+from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled
 from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
 
 
@@ -215,9 +215,11 @@ class LanesSoA(GroupMemory, Lanes):
 
     def squash(self, g, s1, skip):
         """The predictions s1 of group g, with sigmoid applied in place on the classification lanes (but those
-        of mask `skip`)."""
+        of mask `skip` and those at the sigmoid's fixed point)."""
         b = self.f.b
         cls = b.and_(b.and_(self.mask(g, CLS), self.mask(g, LIVE)), b.not_(skip))  # a stopped lane's is never read
+        same = self.bits(settled(b, self.vld(s1), engine.sigmoid_fixed_point()))  # sigmoid(p) is p: nothing to do
+        cls = b.and_(cls, b.not_(same))
 
         def sig(l_, x):
             y = sigmoid(self.cx, x)

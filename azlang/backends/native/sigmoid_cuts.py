@@ -7,7 +7,11 @@ values near t and across the whole domain); when verification fails the exp path
 of a tiny positive p rounds to 1 - 2^-53, and 1 + (1 - 2^-53) rounds to 2, so q = 0.5. sigmoid never leaves
 [0, 1] (NaN fails both range tests), so the error is 0/1 by the label test alone; NaN p fails `p >= t`.
 
-Training: the squashed s1 is written back to memory, but nothing may read it before it is overwritten:
+Training, always: sigmoid has one fixed point x (found and checked at start-up); a logit equal to x is
+squashed to x, so the step leaves s1 as it is. Programs whose Predict and Learn never write s1 iterate
+s1 <- sigmoid(s1) and settle on x within about 26 steps, then skip exp for the rest of the evaluation.
+
+Training, dead sigmoid: the squashed s1 is written back to memory, but nothing may read it before it is overwritten:
 Learn neither reads s1 before writing it, and Learn writes s1 or the next Predict (training or validation)
 writes s1 before reading it (the end of Predict reads s1). Programs are straight-line, so that is a
 property of the bytecode, found per program by a scan over Learn and Predict (tables from the op table).
@@ -67,15 +71,16 @@ def bisect_threshold(exp) -> float:
 
 
 def probe_points(t: float) -> list[float]:
-    """Logits to check `p >= t` on: every double within 2048 steps of t and of 0, spreads on both sides of
-    t at every scale, seeded random doubles over the whole range, and the specials."""
+    """Logits to check `p >= t` on (about 7000, a few ms at start-up): every double within 512 steps of t and
+    of 0, t scaled by 1 +- 2^-e, both signs at every third binade, seeded random doubles over the whole range
+    and around 0, and the specials."""
     g = random.Random(3011)
     k = _ordered(t)
-    xs = [_double(k + d) for d in range(-2048, 2049)] + [_double(d) for d in range(-2048, 2049)]
-    xs += [s * math.ldexp(1.0, e) * m for e in range(-1074, 1024) for s in (1, -1) for m in (1.0, 1.5)]
+    xs = [_double(k + d) for d in range(-512, 513)] + [_double(d) for d in range(-512, 513)]
     xs += [t * (1 + s * math.ldexp(1.0, -e)) for e in range(1, 60) for s in (1, -1)]
-    xs += [_double(g.randrange(_ordered(-math.inf), _ordered(math.inf) + 1)) for _ in range(5000)]
-    xs += [g.gauss(0.0, s) for s in (1e-15, 1e-8, 1.0, 30.0, 700.0) for _ in range(500)]
+    xs += [s * math.ldexp(m, e) for e in range(-1074, 1024, 3) for s in (1, -1) for m in (1.0, 1.5)]
+    xs += [_double(g.randrange(_ordered(-math.inf), _ordered(math.inf) + 1)) for _ in range(2000)]
+    xs += [g.gauss(0.0, s) for s in (1e-15, 1e-8, 1.0, 30.0, 700.0) for _ in range(200)]
     xs += [0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 5e-324, -5e-324, 1.7976931348623157e308]
     return xs
 
@@ -103,6 +108,21 @@ def threshold(exp_address: int | None) -> float | None:
     except (ArithmeticError, ValueError):
         return None
     return t if verify(exp, t) else None
+
+
+def fixed_point(exp_address: int | None) -> float | None:
+    """The double x with sigmoid(x) == x for the exp at `exp_address` (about 0.659), found by iterating from 0,
+    or None. A training step whose logit is x needs no exp: the squashed value is x again."""
+    if not exp_address:
+        return None
+    sig = sigmoid_with(ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(exp_address))
+    x = 0.0
+    for _ in range(200):  # the iteration contracts (slope <= 1/4): it settles in about 26 steps
+        y = sig(x)
+        if struct.pack("<d", y) == struct.pack("<d", x):
+            return x
+        x = y
+    return None
 
 
 def class_error_cut(b: ir.IRBuilder, y, p, t: float):
@@ -199,3 +219,10 @@ def cannot_fail(b: ir.IRBuilder, y, p, limit):
     ok_hi = b.fcmp_ordered("<=", b.call(fabs, [b.fsub(y, one)]), limit)
     return b.and_(ok_p, b.and_(ok_lo, ok_hi))
 
+
+def settled(b: ir.IRBuilder, p, x: float | None):
+    """p equals the sigmoid's fixed point x (false when x is unknown); doubles or vectors."""
+    if x is None:
+        return ir.Constant(ir.VectorType(I1, p.type.count), [0] * p.type.count) if isinstance(
+            p.type, ir.VectorType) else ir.Constant(I1, 0)
+    return b.fcmp_ordered("==", p, _like(p.type, x))
