@@ -1,4 +1,4 @@
-"""Native stage: two exact ways around the classification sigmoid's exp (docs/semantics.md, section 3).
+"""Native stage: three exact ways around the classification sigmoid's exp (docs/semantics.md, section 3).
 
 Validation: for a logit p, `sigmoid(p) > 0.5` with the generated code's exp and IEEE rounding is a monotone
 test of p, so it equals `p >= t` for one double t, found at start-up by bisection on the double lattice with
@@ -11,9 +11,9 @@ Training, always: sigmoid has one fixed point x (found and checked at start-up);
 squashed to x, so the step leaves s1 as it is. Programs whose Predict and Learn never write s1 iterate
 s1 <- sigmoid(s1) and settle on x within about 26 steps, then skip exp for the rest of the evaluation.
 
-Training, dead sigmoid: the squashed s1 is written back to memory, but nothing may read it before it is overwritten:
-Learn neither reads s1 before writing it, and Learn writes s1 or the next Predict (training or validation)
-writes s1 before reading it (the end of Predict reads s1). Programs are straight-line, so that is a
+Training, dead sigmoid: the squashed s1 is written back to memory, but nothing may read it before it is
+overwritten: Learn does not read s1 before writing it, and Learn writes s1 or the next Predict (training or
+validation) writes s1 before reading it (the prediction read after Predict counts as a read). Programs are straight-line, so that is a
 property of the bytecode, found per program by a scan over Learn and Predict (tables from the op table).
 When it holds and nothing is recorded (final memory and errors are then unobservable), a step needs only
 the verdict of the error check: with p not NaN, q is in [0, 1], so |y - q| <= max(|y|, |y - 1|) (rounding
