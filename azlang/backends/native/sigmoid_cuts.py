@@ -13,8 +13,9 @@ s1 <- sigmoid(s1) and settle on x within about 26 steps, then skip exp for the r
 
 Training, dead sigmoid: the squashed s1 is written back to memory, but nothing may read it before it is
 overwritten: Learn does not read s1 before writing it, and Learn writes s1 or the next Predict (training or
-validation) writes s1 before reading it (the prediction read after Predict counts as a read). Programs are straight-line, so that is a
-property of the bytecode, found per program by a scan over Learn and Predict (tables from the op table).
+validation) writes s1 before reading it (the prediction read after Predict counts as a read). Programs are
+straight-line, so that is a property of the bytecode, found per program by a scan over Learn and Predict
+(tables from the op table).
 When it holds and nothing is recorded (final memory and errors are then unobservable), a step needs only
 the verdict of the error check: with p not NaN, q is in [0, 1], so |y - q| <= max(|y|, |y - 1|) (rounding
 is monotone); when that bound is within max_abs_error (and y is not NaN) the step cannot fail and exp is
