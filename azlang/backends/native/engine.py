@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from azlang.backends.native import libm_core
+from azlang.backends.native import libm_core, sigmoid_cuts
 from azlang.backends.native.context import LIBM, libm_symbol
 
 _LOCK = threading.RLock()
@@ -58,11 +58,15 @@ def _init() -> dict:
     tm = llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features, opt=3,
                                                                  codemodel="jitdefault")
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-    for name, addr in _libm_addresses().items():
+    addresses = _libm_addresses()
+    for name, addr in addresses.items():
         llvm.add_symbol(libm_symbol(name), addr)
-    state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {},
+    # generated code compares logits with these two: part of the cache key
+    cut, fixed = sigmoid_cuts.threshold(addresses["exp"]), sigmoid_cuts.fixed_point(addresses["exp"])
+    state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {}, "sigmoid_threshold": cut,
+             "sigmoid_fixed_point": fixed,
              "salt": "|".join([_source_hash(), str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
-                               features])}
+                               features, repr(cut), repr(fixed)])}
     engine.set_object_cache(_notify, _getbuffer)
     return state
 
@@ -72,6 +76,17 @@ def state() -> dict:
         if not _STATE:
             _STATE.update(_init())
         return _STATE
+
+
+def sigmoid_threshold() -> float | None:
+    """The double t with sigmoid(p) > 0.5 exactly when p >= t for this process's exp (sigmoid_cuts.py), or None
+    when it could not be verified (generated code then calls exp)."""
+    return state()["sigmoid_threshold"]
+
+
+def sigmoid_fixed_point() -> float | None:
+    """The double x with sigmoid(x) == x for this process's exp (sigmoid_cuts.py), or None."""
+    return state()["sigmoid_fixed_point"]
 
 
 def _path(key: str) -> Path:

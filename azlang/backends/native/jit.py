@@ -17,6 +17,7 @@ from azlang.backends.native import engine, kernel
 from azlang.backends.native.context import Cx, Layout, Operands
 from azlang.backends.native.irutil import f64
 from azlang.backends.native.lowering import LOWER
+from azlang.backends.native.sigmoid_cuts import sigmoid_dead
 from azlang.backends.native.skeleton import Task
 from azlang.ir.bytecode import Bytecode
 from azlang.ir.nodes import COMPONENTS, MemoryShape
@@ -49,7 +50,7 @@ def build_module(bc: Bytecode, F: int, shape: MemoryShape, symbol: str) -> ir.Mo
     module = ir.Module(name=symbol)
     ns, np_ = bc.sizes[0], bc.sizes[1]
     keeps_v0 = not any(OPS[int(op)].out == VECTOR and int(out) == 0 for op, _, _, out in bc.code[ns:ns + np_])
-    Task(module, symbol, Layout(F, shape), _runner(bc), keeps_v0).build()
+    Task(module, symbol, Layout(F, shape), _runner(bc), keeps_v0, sigmoid_dead(bc.code, bc.sizes)).build()
     return module
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native import abi
+from azlang.backends.native import abi, engine
 from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR, at, for_chunks, load, store
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.search_emit import Fn, c64, cf
+from azlang.backends.native.sigmoid_cuts import cannot_fail, settled, sigmoid_dead_ir
 from azlang.backends.native.skeleton import (
     bad,
     class_error,
@@ -184,6 +185,8 @@ class Lanes:
         self.total = total
         pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
         self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
+        dead = sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
+        self.sigmoid_dead = b.and_(dead, b.not_(self.recording))  # recorded runs keep the exact path
         pos = f.var(c64(0))
         self.loop(row0, remaining, pos)
         with f.loop(self.n) as lane:
@@ -250,10 +253,15 @@ class Lanes:
             with f.loop(na.get()) as i:
                 lane = f.ld(self.act, i)
                 m = self.lane_mem(lane)
-                with f.if_(f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))):
+                y, classify = f.ld(self.ys, lane, F64), f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
+                skip = b.and_(b.and_(classify, self.sigmoid_dead), cannot_fail(b, y, f.ld(m, 1, F64), self.limit))
+                # a dead sigmoid that cannot fail is skipped, and so is one of the fixed point (s1 stays as it is)
+                same = settled(b, f.ld(m, 1, F64), engine.sigmoid_fixed_point())
+                with f.if_(b.and_(classify, b.not_(b.or_(skip, same)))):
                     f.st(m, 1, sigmoid(self.cx, f.ld(m, 1, F64)), F64)
-                err = self.cx.fabs(b.fsub(f.ld(self.ys, lane, F64), f.ld(m, 1, F64)))
-                with f.if_(bad(b, err, self.limit)):  # the lane stops here: its best fitness stays what it was
+                err = self.cx.fabs(b.fsub(y, f.ld(m, 1, F64)))
+                # the lane stops here: its best fitness stays what it was
+                with f.if_(b.and_(b.not_(skip), bad(b, err, self.limit))):
                     b.store(f.add(f.add(pos, j), 1), self.stat(lane, abi.STAT_STEPS))  # this step counts
                     f.cont()
                 self.record("train", lane, err)

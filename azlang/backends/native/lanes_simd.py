@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from azlang.backends.native import abi
+from azlang.backends.native import abi, engine
 from azlang.backends.native.irutil import F64, I32, I64, at, transpose, vec
 from azlang.backends.native.lane_groups import (
     CLS,
@@ -39,6 +39,7 @@ from azlang.backends.native.lane_groups import (
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
 from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
+from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled
 from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
 
 
@@ -186,10 +187,11 @@ class LanesSoA(GroupMemory, Lanes):
                 g = f.ld(self.glist, a)
                 m, ys = self.gmem(g), self.vld(self.gs(g, YS))
                 s1 = at(b, m, W)
-                p = self.squash(g, s1)
+                skip = self.skips(g, ys, s1)
+                p = self.squash(g, s1, skip)
                 err = self.cx.fabs(b.fsub(ys, p))
                 live = self.mask(g, LIVE)
-                newly = b.and_(self.bad(err), live)
+                newly = b.and_(b.and_(self.bad(err), live), b.not_(skip))
                 with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
                     self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
                     self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
@@ -202,17 +204,30 @@ class LanesSoA(GroupMemory, Lanes):
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())
 
-    def squash(self, g, s1):
-        """The predictions s1 of group g, with sigmoid applied in place on the classification lanes."""
+    def skips(self, g, ys, s1):
+        """The mask of group g's classification lanes whose sigmoid is dead and whose step cannot fail
+        (sigmoid_cuts.py): they keep the logit in s1 and skip exp (0 when recording)."""
+        f, b = self.f, self.f.b
+        lim = b.insert_element(ir.Constant(vec(W), ir.Undefined), self.limit, ir.Constant(I32, 0))
+        lim = b.shuffle_vector(lim, lim, ir.Constant(ir.VectorType(I32, W), [0] * W))
+        sure = self.bits(cannot_fail(b, ys, self.vld(s1), lim))
+        return b.and_(b.and_(self.mask(g, CLS), sure), f.sel(self.sigmoid_dead, c64(-1), c64(0)))
+
+    def squash(self, g, s1, skip):
+        """The predictions s1 of group g, with sigmoid applied in place on the classification lanes (but those
+        of mask `skip` and those at the sigmoid's fixed point)."""
         b = self.f.b
-        cls = b.and_(self.mask(g, CLS), self.mask(g, LIVE))  # a stopped lane's prediction is never read
+        cls = b.and_(b.and_(self.mask(g, CLS), self.mask(g, LIVE)), b.not_(skip))  # a stopped lane's is never read
+        same = self.bits(settled(b, self.vld(s1), engine.sigmoid_fixed_point()))  # sigmoid(p) is p: nothing to do
+        cls = b.and_(cls, b.not_(same))
 
         def sig(l_, x):
             y = sigmoid(self.cx, x)
             b.store(y, at(b, s1, l_))  # learn reads the squashed prediction
             return y
 
-        return self.per_lane(cls, lambda: [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig, lambda: self.vld(s1))
+        return self.per_lane(cls, lambda: [b.load(at(b, s1, l_), typ=F64) for l_ in range(W)], sig,
+                             lambda: self.vld(s1))
 
     def validate(self, row0, ng) -> None:
         f, b = self.f, self.f.b
@@ -258,10 +273,14 @@ class LanesSoA(GroupMemory, Lanes):
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
         d = b.fsub(self.vld(ys), self.vld(s1))
-        e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
-                          lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
-                          lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
-                                                    b.load(at(b, s1, l_), typ=F64)), lambda: d)
+        t = engine.sigmoid_threshold()
+        if t is not None:  # the classification error without exp, on all lanes at once (sigmoid_cuts.py)
+            e = b.select(self.lanes_of(cls), class_error_cut(b, self.vld(ys), self.vld(s1), t), d)
+        else:
+            e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
+                              lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
+                              lambda l_, _: class_error(self.cx, b.load(at(b, ys, l_), typ=F64),
+                                                        b.load(at(b, s1, l_), typ=F64)), lambda: d)
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)

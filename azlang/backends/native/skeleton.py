@@ -11,9 +11,10 @@ import math
 
 from llvmlite import ir
 
-from azlang.backends.native import abi
+from azlang.backends.native import abi, engine
 from azlang.backends.native.context import Cx, Layout, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, at, f64, for_chunks, i64, load, load1, store
+from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled, sigmoid_dead_ir
 from azlang.fitness import TWO_OVER_PI
 from azlang.ir.ops import OPS, VECTOR
 
@@ -44,12 +45,14 @@ class Loop:
 class Task:
     """Emits one task-evaluation function; `run(cx, component)` emits the execution of a component."""
 
-    def __init__(self, module: ir.Module, name: str, layout: Layout, run, keeps_v0: bool | None = None):
+    def __init__(self, module: ir.Module, name: str, layout: Layout, run, keeps_v0: bool | None = None,
+                 sigmoid_dead: bool | None = None):
         self.fn = ir.Function(module, abi.TASK_FN_TYPE, name)
         for k in abi.TASK_NOALIAS:
             self.fn.args[k].add_attribute("noalias")
         self.layout, self.run_component = layout, run
         self.static_keeps_v0 = keeps_v0  # known when the program is (the JIT); else found from the bytecode
+        self.static_sigmoid_dead = sigmoid_dead  # likewise (sigmoid_cuts.py)
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         (self.code, self.data, self.ns, self.np, self.nl, self.task, self.opts, rng, mem, scratch, self.stats,
          self.rec_train, self.rec_valid) = self.fn.args
@@ -108,6 +111,11 @@ class Task:
             self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
         else:
             self.keeps_v0 = ir.Constant(I1, int(self.static_keeps_v0))
+        if self.static_sigmoid_dead is None:
+            dead = sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
+        else:
+            dead = ir.Constant(I1, int(self.static_sigmoid_dead))
+        self.sigmoid_dead = b.and_(b.and_(dead, self.classify), b.not_(self.recording))  # recorded: exact path
         n_train = self.slot(self.task, abi.TASK_N_TRAIN)
         total = self.total = b.mul(n_train, self.slot(self.task, abi.TASK_EPOCHS))
         max_train = self.slot(self.opts, abi.OPT_MAX_TRAIN)
@@ -154,11 +162,14 @@ class Task:
         self.load_features(x)
         self.set_s(0, f64(0.0))
         self.run_component(cx, "predict")
-        with b.if_then(self.classify):
+        # a dead sigmoid whose error check cannot fail is skipped (sigmoid_cuts.py); s1 keeps the logit
+        skip = b.and_(self.sigmoid_dead, cannot_fail(b, y, self.s(1), self.limit))
+        same = settled(b, self.s(1), engine.sigmoid_fixed_point())  # sigmoid(p) is p: s1 already holds it
+        with b.if_then(b.and_(self.classify, b.not_(b.or_(skip, same)))):
             self.set_s(1, self.sigmoid(self.s(1)))
         err = cx.fabs(b.fsub(y, self.s(1)))
         ok = b.append_basic_block("train.ok")
-        b.cbranch(self.bad(err, self.limit), fail, ok)
+        b.cbranch(b.and_(b.not_(skip), self.bad(err, self.limit)), fail, ok)
         b.position_at_end(ok)
         self.record(self.recording, self.rec_train, abi.STAT_REC_TRAIN, err)
         with b.if_then(b.not_(self.keeps_v0)):  # learn sees the features again, as predict saw them
@@ -292,8 +303,11 @@ def bad(b: ir.IRBuilder, err, limit):
 
 
 def class_error(cx: Cx, y, p):
-    """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1."""
-    b = cx.b
+    """inf when sigmoid(p) is outside [0, 1], else 0 when (y > 0.5) == (q > 0.5), else 1: without exp when the
+    process's sigmoid threshold is known (sigmoid_cuts.py)."""
+    b, t = cx.b, engine.sigmoid_threshold()
+    if t is not None:
+        return class_error_cut(b, y, p, t)
     q = sigmoid(cx, p)
     out = b.or_(b.fcmp_ordered(">", q, f64(1.0)), b.fcmp_ordered("<", q, f64(0.0)))
     same = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.5)), b.fcmp_ordered(">", q, f64(0.5)))
