@@ -89,8 +89,8 @@ def test_pass_option_and_cli():
 def test_hall_of_fame_keeps_the_network_of_a_multiclass_run():
     """The hall of fame and first pass of a 10-class run print the network, not plain dce's empty program."""
     from azlang.ir.bytecode import to_bytecode
-    from azlang.search.watch import Watch, merge
     from azlang.search.tasksets import parse_all
+    from azlang.search.watch import Watch, merge
     from azlang.tasks.multiclass import is_multiclass_spec
 
     net = load(NET)

@@ -37,8 +37,8 @@ from azlang.search.results import ExperimentRecord, RunState, SearchResult
 from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
-from azlang.tasks.multiclass import is_multiclass_spec
 from azlang.search.watch import task_metrics
+from azlang.tasks.multiclass import is_multiclass_spec
 
 Progress = Callable[[dict], None]
 
