@@ -84,3 +84,22 @@ def test_pass_option_and_cli():
     assert print_program(parse(res.stdout)) == print_program(net)
     res = runner.invoke(app, ["opt", "--dce", str(NET)])
     assert res.exit_code == 0 and "dot(m0, v0)" not in res.stdout
+
+
+def test_hall_of_fame_keeps_the_network_of_a_multiclass_run():
+    """The hall of fame and first pass of a 10-class run print the network, not plain dce's empty program."""
+    from azlang.ir.bytecode import to_bytecode
+    from azlang.search.tasksets import parse_all
+    from azlang.search.watch import Watch, merge
+    from azlang.tasks.multiclass import is_multiclass_spec
+
+    net = load(NET)
+    w = Watch(threshold=0.5, k=2)
+    w.see(to_bytecode(net), 0.9)
+    plain, multi = merge([w], 2), merge([w], 2, multiclass=True)
+    kept = _sizes(eliminate(net, multiclass=True))
+    assert _sizes(parse(multi["hall_of_fame"][0]["text"])) == _sizes(parse(multi["first_pass"]["text"])) == kept
+    assert sum(_sizes(parse(plain["hall_of_fame"][0]["text"]))) < sum(_sizes(net))  # what the flag prevents
+    assert multi["hall_of_fame"][0]["hash"] != plain["hall_of_fame"][0]["hash"]
+    assert [is_multiclass_spec(s) for s in parse_all(["cifar:all:F16:D2", "cifar:3v5:F16", "linear:F4"])] == [
+        True, False, False]

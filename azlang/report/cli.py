@@ -8,7 +8,7 @@ from pathlib import Path
 import tomllib
 import typer
 
-from azlang.cli_support import friendly, out
+from azlang.cli_support import err, friendly, out
 from azlang.errors import ConfigError
 
 
@@ -64,6 +64,11 @@ def sweep(
     c = summary["compute"]
     out.print(f"compute: {c['train_steps']:.4g} train steps, {c['individuals']} individuals, "
               f"{c['core_seconds']:.1f} core-seconds", markup=False)
+    if summary.get("stopped_by"):  # Ctrl-C / SIGTERM: the running repeats were checkpointed
+        from azlang.search.interrupt import EXIT_CODES, REASONS
+
+        err.print(f"stopped ({summary['stopped_by']}): run the same command again to resume the sweep", markup=False)
+        raise typer.Exit(next(EXIT_CODES[s] for s, r in REASONS.items() if r == summary["stopped_by"]))
 
 
 def parse_sets(items: list[str]) -> dict:

@@ -38,6 +38,7 @@ from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
+from azlang.tasks.multiclass import is_multiclass_spec
 
 Progress = Callable[[dict], None]
 
@@ -207,7 +208,8 @@ class Driver:
         record = ExperimentRecord(
             st.experiment, search_fit, select_fit, individuals, steps, self.tracker.experiment_seconds(), reason, kept
         )
-        record.counts = merge_watches([s.watch for s in states], cfg.acceptance.hall_of_fame)
+        multiclass = any(is_multiclass_spec(sp) for sp in tasksets.parse_all(cfg.tasks.search))
+        record.counts = merge_watches([s.watch for s in states], cfg.acceptance.hall_of_fame, multiclass)
         record.select_tasks = self.last_tasks
         st.experiments.append(record)
         st.individuals += individuals

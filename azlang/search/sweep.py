@@ -10,6 +10,9 @@ extends the plan: the new repeats are added, the planned ones kept. Another conf
 that are not an extension of the plan's are refused: the directory holds one sweep. New thresholds replace
 the plan's (they only change the summary); none given keeps them. Each repeat is one process with one island (run.workers = 1), so repeats with fixed
 seeds give exactly what separate runs with those seeds give.
+
+Ctrl-C or SIGTERM stops the whole sweep: the running repeats checkpoint and stop (as `azc evolve` does), no
+further repeat starts, and the summary says `stopped_by`; running the sweep again resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,29 +20,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from azlang.errors import AzError, ConfigError
 from azlang.search.config import ExperimentConfig, from_dict, load_config, override, to_dict, to_toml
+from azlang.search.sweep_repeats import SWEEP, RepeatOutcome, _in_parallel, _in_turn, _toml_ready, repeat_dir
 
-SWEEP, SWEEP_SUMMARY = "sweep.json", "sweep_summary.json"
-
-
-@dataclass
-class RepeatOutcome:
-    index: int
-    seed: int
-    run_dir: str
-    status: str  # "done" (already finished), "ran", "resumed" or "failed: ..."
-
-
-def repeat_dir(sweep_dir: Path, index: int) -> Path:
-    return sweep_dir / f"repeat_{index:03d}"
-
+SWEEP_SUMMARY = "sweep_summary.json"
+__all__ = ["SWEEP", "SWEEP_SUMMARY", "RepeatOutcome", "plan", "repeat_dir", "run_sweep", "summarize"]
 
 DEFAULT_REPEATS = 5  # a new sweep's repeats when neither repeats nor seeds are given
 
@@ -142,56 +130,21 @@ def run_sweep(config: ExperimentConfig | str | Path, sweep_dir: str | Path, repe
     todo = [(i, s) for i, s in enumerate(data["seeds"])]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     args = [(str(sweep_dir), i, s) for i, s in todo]
-    if jobs == 1:
-        outcomes = [_repeat(*a) for a in args]
-    else:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            outcomes = list(pool.map(_repeat, *zip(*args)))
+    from azlang.search.interrupt import REASONS, stop_requests
+
+    with stop_requests() as flag:
+        outcomes = _in_turn(args, flag) if jobs == 1 else _in_parallel(args, jobs, flag)
     failed = [o for o in outcomes if o.status.startswith("failed")]
     summary = summarize(sweep_dir)
     summary["outcomes"] = [o.__dict__ for o in outcomes]
+    stopped = flag.signum is not None or any(o.status == "stopped" for o in outcomes)
+    summary["stopped_by"] = REASONS.get(flag.signum, "interrupt") if stopped else None
     _write(sweep_dir / SWEEP_SUMMARY, summary)
     if failed:
         raise AzError(f"{len(failed)} of {len(outcomes)} repeats failed; first: {failed[0].status}",
                       hint=f"fix the cause and run the sweep again to finish it ({sweep_dir})")
     return summary
 
-
-def _repeat(sweep_dir: str, index: int, seed: int) -> RepeatOutcome:
-    """One repeat in this process: finished -> nothing, checkpoint -> resume, else a fresh run."""
-    from azlang.search.experiment import resume, run_experiment
-    from azlang.search.rundir import CHECKPOINT, SUMMARY, RunDir
-
-    path = repeat_dir(Path(sweep_dir), index)
-    try:
-        if (path / SUMMARY).exists():
-            return RepeatOutcome(index, seed, str(path), "done")
-        if (path / CHECKPOINT).exists():
-            result = resume(path)
-            if not (path / SUMMARY).exists():  # a finished run resumed reports again without rewriting it
-                RunDir(path).write_summary(result.to_json())
-            return RepeatOutcome(index, seed, str(path), "resumed")
-        if path.exists():
-            shutil.rmtree(path)  # started but never checkpointed: nothing to keep
-        cfg = _config(Path(sweep_dir))
-        run_experiment(cfg, path, overrides={"run.random_seed": seed})
-        return RepeatOutcome(index, seed, str(path), "ran")
-    except AzError as e:
-        return RepeatOutcome(index, seed, str(path), f"failed: {e}")
-
-
-def _config(sweep_dir: Path) -> ExperimentConfig:
-    data = json.loads((sweep_dir / SWEEP).read_text())
-    return from_dict(_toml_ready(data["config"]), data["source"])
-
-
-def _toml_ready(d):
-    """JSON turned tuples into lists and cannot hold inf; put back what from_dict expects."""
-    if isinstance(d, dict):
-        return {k: _toml_ready(v) for k, v in d.items() if v is not None}
-    if isinstance(d, list):
-        return [_toml_ready(v) for v in d]
-    return d
 
 
 def _write(path: Path, data: dict) -> None:

@@ -89,16 +89,18 @@ def raw_key(bc: Bytecode) -> bytes:
     return h.digest()
 
 
-def program_hash(bc: Bytecode) -> str:
-    """sha256 of the canonical text after dead-code elimination (random draws kept: fitness-exact)."""
+def program_hash(bc: Bytecode, multiclass: bool = False) -> str:
+    """sha256 of the canonical text after dead-code elimination (random draws kept: fitness-exact;
+    `multiclass`: the prediction is the logit vector v1, see passes/dce.py)."""
     from azlang.passes.canon import canonical_hash
     from azlang.passes.dce import eliminate
 
-    return canonical_hash(eliminate(from_bytecode(bc)))
+    return canonical_hash(eliminate(from_bytecode(bc), multiclass=multiclass))
 
 
-def merge(watches: list[Watch | None], k: int) -> dict:
-    """One experiment's counts over its islands, as plain JSON-ready data (programs as dce'd text)."""
+def merge(watches: list[Watch | None], k: int, multiclass: bool = False) -> dict:
+    """One experiment's counts over its islands, as plain JSON-ready data (programs as dce'd text; `multiclass`
+    for 10-class search tasks, whose programs predict v1: plain dce would drop their whole network)."""
     ws = [(i, w) for i, w in enumerate(watches) if w is not None]
     if not ws:
         return {}
@@ -108,24 +110,24 @@ def merge(watches: list[Watch | None], k: int) -> dict:
     hall: dict[str, tuple[float, int, int, Bytecode]] = {}
     entries = [(fit, i, n, bc) for i, w in ws for fit, n, bc in w.hall.values()]
     for fit, i, n, bc in sorted(entries, key=lambda e: (-e[0], e[2], e[1])):  # best first, then first found
-        hall.setdefault(program_hash(bc), (fit, i, n, bc))
+        hall.setdefault(program_hash(bc, multiclass), (fit, i, n, bc))
     top = sorted(hall.items(), key=lambda kv: (-kv[1][0], kv[1][2], kv[1][1]))[:k]
     return {
         "threshold": thresholds[0] if len(thresholds) == 1 else thresholds,
         "evaluated": sum(w.seen for _, w in ws),
         "passed": sum(w.passed for _, w in ws),
         "first_pass": None if first is None else {
-            "individual": first[0], "island": first[1], "fitness": first[2], "text": _dce_text(first[3])},
-        "hall_of_fame": [{"fitness": fit, "island": i, "individual": n, "hash": h[:16], "text": _dce_text(bc)}
+            "individual": first[0], "island": first[1], "fitness": first[2], "text": _dce_text(first[3], multiclass)},
+        "hall_of_fame": [{"fitness": fit, "island": i, "individual": n, "hash": h[:16], "text": _dce_text(bc, multiclass)}
                          for h, (fit, i, n, bc) in top],
     }
 
 
-def _dce_text(bc: Bytecode) -> str:
+def _dce_text(bc: Bytecode, multiclass: bool = False) -> str:
     from azlang.passes.dce import eliminate
     from azlang.syntax import print_program
 
-    return print_program(eliminate(from_bytecode(bc)))
+    return print_program(eliminate(from_bytecode(bc), multiclass=multiclass))
 
 
 def task_metrics(tasks, results) -> list[dict]:

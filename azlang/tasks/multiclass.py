@@ -47,6 +47,11 @@ def is_multiclass(task: Task) -> bool:
     return getattr(task, "eval_type", None) == MULTICLASS
 
 
+def is_multiclass_spec(spec) -> bool:
+    """Whether a task spec builds 10-class tasks (a dataset's `all` part), known before building any data."""
+    return getattr(spec, "part", None) == "all"
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """exp(z - max z) / sum: stable; NaN in gives NaN out (the evaluator stops on it)."""
     z = np.asarray(logits, dtype=np.float64)

@@ -204,7 +204,9 @@ def _check(spec: TaskSpec, info: ds.DatasetInfo) -> None:
 
 @register("cifar", "mnist", "fashion")
 def build_projected(spec: TaskSpec, data_dir: str | None) -> list[Task]:
-    if spec.part == "all":  # 10 classes: vector labels (azlang/tasks/multiclass.py)
+    from azlang.tasks.multiclass import is_multiclass_spec
+
+    if is_multiclass_spec(spec):  # 10 classes: vector labels (azlang/tasks/multiclass.py)
         from azlang.tasks.multiclass_data import build_multiclass
 
         return build_multiclass(spec, data_dir)
