@@ -15,6 +15,7 @@ average; compare medians, and the CPU-seconds ratio, which load barely moves.
 
     python benchmarks/bench_scaling.py [--pairs 5] [--quick] [--steps 2e8] [--workers 2] [--no-write]
         [--baseline-root DIR]   (also DIR's code with the workers, in the same rounds: before/after)
+        [--migrate-every N]     (run.migrate_every; 0 separates what migration costs from what the protocol does)
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ run_experiment(config, run_dir, executor=InProcessExecutor(), overrides={
 """
 
 
+CONFIG = ROOT / "examples/demo.toml"
+
+
 def run(workers: int, steps: float, env: dict, root: Path = ROOT, seed: int = 1, serial: bool = False) -> dict:
     """One `azc evolve` process of the code under `root` (this tree, or --baseline-root's); with `serial`,
     the same islands in one process (InProcessExecutor)."""
     env = {**env, "PYTHONPATH": str(root)}
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        config = str(ROOT / "examples/demo.toml")
+        config = str(CONFIG)
         cmd = [sys.executable, "-m", "azlang.cli", "evolve", "--config", config,
                "--random-seed", str(seed), "--max-train-steps", str(steps), "--max-experiments", "1",
                "--sufficient-fitness", "2", "--workers", str(workers), "--run-dir", str(run_dir)]
@@ -131,6 +135,16 @@ def markdown(rows: list[dict], fixed: dict, workers: int, steps: float) -> str:
     return "\n".join(out) + "\n"
 
 
+def with_migration(every: int) -> None:
+    """Run a copy of the demo config with [run] migrate_every set (its [run] table is its last)."""
+    global CONFIG
+    text = CONFIG.read_text()
+    assert text.rstrip().splitlines()[-1].startswith(("progress_every", "workers", "random_seed")), "[run] last"
+    path = Path(tempfile.mkdtemp()) / "demo.toml"
+    path.write_text(text.rstrip() + f"\nmigrate_every = {every}\n")
+    CONFIG = path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
@@ -139,8 +153,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline-root", type=Path, default=None,
                     help="also run the workers on the code of this tree (e.g. an unpacked `git archive main`)")
+    ap.add_argument("--migrate-every", type=int, default=None,
+                    help="run.migrate_every for the demo config (0: no migration; default: the config's)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    if args.migrate_every is not None:
+        with_migration(args.migrate_every)
     n, steps = (3, 1e8) if args.quick else (args.pairs, args.steps)
     env = dict(os.environ)
     base = args.baseline_root.resolve() if args.baseline_root else None

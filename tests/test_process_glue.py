@@ -324,46 +324,6 @@ def test_bulk_immigrants_with_a_bad_program_fail_like_one_by_one():
     assert nat.state.programs[cursor] == good[0][1]  # what came before the bad one was written, as before
 
 
-class FakeConn:
-    """The parent's end of a worker pipe, scripted: replies Reply() and stops after `sweeps` reports."""
-
-    def __init__(self, sweeps: int):
-        from azlang.search.islands import Reply
-
-        self.sent, self.sweeps, self.Reply = [], sweeps, Reply
-
-    def send(self, obj) -> None:
-        self.sent.append(obj)
-
-    def recv(self):
-        reports = [r for r in self.sent if getattr(r, "state", None) is None]
-        return self.Reply(stop=len(reports) >= self.sweeps, immigrants=[])
-
-    def close(self) -> None:
-        pass
-
-
-def test_island_worker_decides_migration_as_the_coordinator_does():
-    from test_search_native_loop import rich
-
-    from azlang.search.executors import _serve_island
-    from azlang.search.islands import Coordinator, IslandJob, new_state
-    from azlang.search.tasksets import build, parse_all
-
-    cfg = rich(**{"evolution.population": 20})
-    specs = parse_all(cfg.tasks.search)
-    job = IslandJob(cfg, specs, [], new_state(cfg, 1, Rng(7), len(build(specs))))
-    conn = FakeConn(sweeps=9)
-    _serve_island(conn, job, 2, 50)
-    reports = [r for r in conn.sent if r.state is None]
-    coordinator = Coordinator(2, Rng(1), 50, lambda reports: None)
-    for rep in reports:  # one message per sweep; emigrants exactly where the coordinator's rule says
-        assert (rep.emigrants is not None) == coordinator.migration_due(rep.island, rep.individuals)
-        coordinator.receive(rep)
-    assert sum(r.emigrants is not None for r in reports) == 3 and len(reports[2].emigrants) == 10
-    assert conn.sent[-1].state is not None  # the final state after the stop
-
-
 def test_task_cache_reads_arrays_onto_cache_line_boundaries(tmp_path):
     a = arrays(np.random.default_rng(3))
     cache.store("k", a, tmp_path)

@@ -13,9 +13,12 @@ without a traceback, when the parent is gone.
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 import signal
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Protocol
 
@@ -24,10 +27,11 @@ import numpy as np
 from azlang.errors import AzError
 from azlang.search.evolution import IslandState
 from azlang.search.interrupt import CheckpointSchedule, at_polls
-from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
+from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
+from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, Report, build_island, report
 
 Checkpoint = Callable[[list[IslandState]], None]
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+__all__ = ["Executor", "InProcessExecutor", "ProcessExecutor", "make_executor", "serve_island", "worker"]
 
 
 class Executor(Protocol):
@@ -92,44 +96,6 @@ class InProcessExecutor:
                 _take(checkpoint, schedule, [i.state for i in islands])
 
 
-def _worker(conn, job: IslandJob, n_islands: int = 1, migrate_every: int = 0) -> None:
-    """A worker process: build the island, then sweep / report / obey until told to stop."""
-    for s in STOP_SIGNALS:  # the parent handles both and tells us to stop
-        signal.signal(s, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since the start (see ProcessExecutor)
-    np.seterr(all="ignore")
-    try:
-        _serve_island(conn, job, n_islands, migrate_every)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        pass  # the parent is gone (killed): nothing to report to, and no traceback to print
-
-
-def _serve_island(conn, job: IslandJob, n_islands: int, migrate_every: int) -> None:
-    isl = build_island(job)
-    want_state = False
-    due = Coordinator(n_islands, None, migrate_every, lambda reports: None)  # its migration_due, kept here
-    while True:
-        if len(isl.state.programs) < isl.P:
-            isl.init_population()
-        else:
-            isl.sweep()
-        # One message per sweep: the island decides migration as the coordinator would (the same rule on the
-        # same counts), instead of asking it first and waiting for the answer.
-        emigrants = None
-        if due.migration_due(isl.state.island, isl.state.individuals):
-            emigrants = isl.emigrants(MIGRATION_FRACTION)
-            due.last_migration[isl.state.island] = isl.state.individuals
-        conn.send(report(isl, emigrants, with_state=want_state))
-        reply: Reply = conn.recv()
-        if reply.immigrants:
-            isl.immigrate(reply.immigrants)
-        if reply.stop:
-            conn.send(report(isl, None, with_state=True))
-            conn.close()
-            return
-        want_state = reply.want_state
-
-
 class ProcessExecutor:
     """One spawned process per island; the coordinator lives here and answers each island's reports."""
 
@@ -147,53 +113,116 @@ class ProcessExecutor:
             for job in jobs:
                 parent, child = self.ctx.Pipe()
                 args = (child, job, coordinator.n_islands, coordinator.migrate_every)
-                p = self.ctx.Process(target=_worker, args=args, daemon=True)
+                p = self.ctx.Process(target=worker, args=args, daemon=True)
                 p.start()
                 child.close()
                 pipes.append(parent)
                 procs.append(p)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        finished = False
+        finished, outboxes = False, [Outbox(c) for c in pipes]
         try:
-            states = self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+            states = self._serve(pipes, outboxes, coordinator, checkpoint, every)
             finished = True
             return states
         except (EOFError, BrokenPipeError, ConnectionResetError):
+            wait([p.sentinel for p in procs], timeout=5)  # its pipe closes a moment before it can be reaped
             dead = [f"island {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if not p.is_alive()]
             raise AzError(f"an island's worker process died: {', '.join(dead) or 'unknown'}",
                           hint="its error is printed above; resume from the last checkpoint with --resume") from None
         finally:
             for p in procs:
-                if not finished:  # stopped at once (second Ctrl-C, an error): the workers wait for a reply
+                if not finished:  # stopped at once (second Ctrl-C, an error): nobody reads the workers' reports
                     p.terminate()
                 p.join(timeout=5)
                 if p.is_alive():
                     p.terminate()
+            for box in outboxes:
+                box.close()
 
-    def _serve(self, pipes, coordinator, checkpoint, every, states):
-        final: dict[int, IslandState] = {}
-        fresh: dict[int, IslandState] = {}
-        schedule, asking = schedule_of(every), False
-        index = {id(c): k for k, c in enumerate(pipes)}
-        while len(final) < len(pipes):
+    def _serve(self, pipes, outboxes, coordinator, checkpoint, every):
+        """Read reports as they come; answer emigrants with immigrants, foresee the stop, ask for states when a
+        checkpoint is due (taken once every island has sent one), and after the stop drain every worker's
+        in-flight reports up to its last (its final state)."""
+        n, final, fresh = len(pipes), {}, {}
+        schedule, asking, stopping, synced = schedule_of(every), False, False, False
+        index, latest = {id(c): k for k, c in enumerate(pipes)}, {}
+        while len(final) < n:
             for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
                 k = index[id(conn)]
                 rep = conn.recv()
+                if rep.last:
+                    final[k] = rep.state
+                    continue
                 if rep.state is not None:
                     fresh[k] = rep.state
+                if stopping:
+                    rep.emigrants = None  # nobody left to send immigrants to
+                previous, latest[k] = latest.get(k, rep), rep
                 reply = coordinator.receive(rep)
-                reply.want_state = asking
-                conn.send(reply)
-                if reply.stop:
-                    final[k] = conn.recv().state
+                if stopping:
                     continue
-            if asking and len(fresh) == len(pipes):
-                _take(checkpoint, schedule, [fresh[k] for k in range(len(pipes))])
+                if reply.stop:
+                    stopping = True
+                    for box in outboxes:
+                        box.put(Reply(stop=True))
+                    continue
+                if reply.immigrants:
+                    outboxes[k].put(Reply(immigrants=reply.immigrants))
+                if not synced and _stop_ahead(coordinator, latest, previous, k):
+                    synced = True
+                    for box in outboxes:
+                        box.put(Reply(sync=True))
+            if stopping:
+                continue
+            if asking and len(fresh) == n:
+                _take(checkpoint, schedule, [fresh[k] for k in range(n)])
                 fresh, asking = {}, False
             elif not asking and schedule.due(time.monotonic()):
-                asking = True
-        return [final[k] for k in range(len(pipes))]
+                asking, fresh = True, {}
+                for box in outboxes:
+                    box.put(Reply(want_state=True))
+        return [final[k] for k in range(n)]
+
+
+SYNC_AHEAD = 3  # reports: how far ahead the coordinator looks for its stop
+
+
+def _stop_ahead(coordinator: Coordinator, latest: dict, previous: Report, k: int) -> bool:
+    """Would the coordinator stop if every island went on for SYNC_AHEAD more reports like its last one? (The
+    reporting island's pace is what changed; the others' are extrapolated from their latest counts alone.)"""
+    if len(latest) < coordinator.n_islands:
+        return False
+    rep = latest[k]
+    ahead = dict(latest)
+    ahead[k] = replace(rep, train_steps=rep.train_steps + SYNC_AHEAD * (rep.train_steps - previous.train_steps),
+                       individuals=rep.individuals + SYNC_AHEAD * (rep.individuals - previous.individuals))
+    return coordinator.should_stop(list(ahead.values())) is not None
+
+
+class Outbox:
+    """Messages to one worker, sent by a thread of their own: the coordinator never blocks on a worker that is
+    sweeping (immigrants are bigger than a pipe's buffer: two sides each sending one to the other would
+    deadlock), and the order of messages is kept."""
+
+    def __init__(self, conn):
+        self.conn, self.queue = conn, queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._send, daemon=True)
+        self.thread.start()
+
+    def put(self, msg: Reply) -> None:
+        self.queue.put(msg)
+
+    def _send(self) -> None:
+        while (msg := self.queue.get()) is not None:
+            try:
+                self.conn.send(msg)
+            except OSError:
+                return  # the worker is gone: reading its end tells the coordinator
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=5)
 
 
 # What every worker imports: loaded once in the fork server, so each island's process starts with them loaded
