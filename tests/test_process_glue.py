@@ -208,18 +208,30 @@ def test_cli_main_leaves_nothing_for_the_exit_collection():
     assert run_python(code).splitlines()[-1] == "True True"
 
 
-def test_island_processes_fork_from_a_preloaded_server_where_there_is_one():
+def test_island_processes_fork_when_single_threaded_else_from_a_preloaded_server():
     import multiprocessing as mp
 
-    from azlang.search.executors import PRELOAD, ProcessExecutor
+    from azlang.search.executors import PRELOAD, ProcessExecutor, default_start_method
 
-    ex = ProcessExecutor()
-    if "forkserver" in mp.get_all_start_methods():
-        assert ex.ctx.get_start_method() == "forkserver"
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        assert default_start_method(threads=2) == "forkserver"
         assert "azlang.search.islands" in PRELOAD and "numpy" in PRELOAD
     else:
-        assert ex.ctx.get_start_method() == "spawn"
-    assert ProcessExecutor("spawn").ctx.get_start_method() == "spawn"  # still selectable
+        assert default_start_method(threads=2) == "spawn"
+    if "fork" in methods:
+        assert default_start_method(threads=1) == "fork"
+    assert ProcessExecutor("spawn").context().get_start_method() == "spawn"  # still selectable
+    if os.path.isdir("/proc/self/task") and "fork" in methods:  # azc's process: one thread, so its islands fork
+        code = ("from azlang.cli import single_threaded_blas; single_threaded_blas()\n"
+                "from azlang.search.config import override; from azlang.search.presets import demo_config\n"
+                "from azlang.search.executors import ProcessExecutor; from azlang.search.experiment import run_experiment\n"
+                "cfg = override(demo_config(), {'evolution.population': 20, 'evolution.tournament': 4, "
+                "'stop.max_individuals': 400, 'stop.max_experiments': 1, 'tasks.search': ('linear:F4:D2:N20:V20',), "
+                "'tasks.select': (), 'tasks.final': (), 'run.workers': 2, 'run.migrate_every': 40})\n"
+                "print(ProcessExecutor().context().get_start_method())\n"
+                "print(run_experiment(cfg).individuals >= 400)")
+        assert run_python(code).splitlines()[-2:] == ["fork", "True"]  # and a run with forked islands finishes
 
 
 def test_fec_cache_from_arrays_is_lazy_and_behaves_as_the_cache_it_came_from():
