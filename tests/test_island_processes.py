@@ -20,7 +20,7 @@ from azlang.rng import Rng
 from azlang.search.config import override
 from azlang.search.island_worker import serve_island
 from azlang.search.islands import Coordinator, IslandJob, Reply, new_state
-from azlang.search.migrants import Packed, concat, pack
+from azlang.search.migrants import Packed, concat, pack, packed_emigrants
 from azlang.search.tasksets import build, parse_all
 
 LOOPS = ["python", "native"] if native.available() else ["python"]
@@ -143,6 +143,9 @@ def test_packed_immigrants_write_the_native_population_as_bytecode_ones():
 
     _, a = run_both(rich(), 1)
     _, b = run_both(rich(), 1)
+    sent = pack(a.emigrants(0.5))
+    assert_same_group(packed_emigrants(b, 0.5), sent)  # the same draw, read from the native arrays
+    assert a.state.rng.next_u64() == b.state.rng.next_u64()
     arrivals = [(0.5 - k / 10, a.state.programs[3 * k + 1]) for k in range(5)]
     a.immigrate(arrivals)
     b.immigrate_packed(pack(arrivals))
@@ -153,6 +156,12 @@ def test_packed_immigrants_write_the_native_population_as_bytecode_ones():
     with pytest.raises(BytecodeError, match="outside memory"):
         b.immigrate_packed(pack([arrivals[0], (0.25, Bytecode(code, np.array(arrivals[1][1].data),
                                                                arrivals[1][1].sizes))]))
+
+
+def assert_same_group(x: Packed, y: Packed) -> None:
+    for f in ("fitness", "sizes", "code", "data"):
+        u, v = getattr(x, f), getattr(y, f)
+        assert u.shape == v.shape and u.tobytes() == v.astype(u.dtype).tobytes(), f
 
 
 class Watching(Coordinator):

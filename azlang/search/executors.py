@@ -31,6 +31,7 @@ from azlang.search.backends import native_available
 from azlang.search.evolution import IslandState
 from azlang.search.interrupt import CheckpointSchedule, at_polls
 from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
+from azlang.search.migrants import immigrate_packed, packed_emigrants
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, Report, build_island, report
 
 Checkpoint = Callable[[list[IslandState]], None]
@@ -87,12 +88,11 @@ class InProcessExecutor:
                 else:
                     isl.sweep()
                 st = isl.state
-                emigrants = (
-                    isl.emigrants(MIGRATION_FRACTION) if coordinator.migration_due(st.island, st.individuals) else None
-                )
+                due = coordinator.migration_due(st.island, st.individuals)
+                emigrants = packed_emigrants(isl, MIGRATION_FRACTION) if due else None  # Island.emigrants, packed
                 reply = coordinator.receive(report(isl, emigrants))
                 if reply.immigrants:
-                    isl.immigrate(reply.immigrants)
+                    immigrate_packed(isl, reply.immigrants)
                 if reply.stop:
                     return [i.state for i in islands]
             if schedule.due(time.monotonic()):

@@ -70,9 +70,12 @@ def concat(groups: list[Packed]) -> Packed:
 
 def from_population(pop, slots: list[int], fitness: list[float]) -> Packed:
     """The programs in these slots of a native population (native_state.Population), in one copy per array."""
-    sizes = pop.sizes[slots].astype(np.int64)
-    keep = np.arange(pop.cap)[None, :] < sizes.sum(axis=1)[:, None]
-    return Packed(np.array(fitness, dtype=np.float64), sizes, pop.code[slots][keep], pop.data[slots][keep])
+    from azlang.search.native_state import row_places
+
+    at = np.asarray(slots, dtype=np.int64)
+    sizes = pop.sizes[at].astype(np.int64)
+    slot, row = row_places(at, sizes.sum(axis=1))
+    return Packed(np.array(fitness, dtype=np.float64), sizes, pop.code[slot, row], pop.data[slot, row])
 
 
 def packed_emigrants(island, fraction: float) -> Packed:

@@ -131,11 +131,11 @@ class Population:
         longest = int(rows.max())
         if longest > self.cap - 1:
             self.resize(max(2 * self.cap, longest + 1))
-        valid = self.ctx.keep["PVALID"]
-        for i, r, n, sz in zip(slots, group.starts().tolist(), rows.tolist(), group.sizes):
-            self.code[i, :n], self.data[i, :n], self.sizes[i] = group.code[r:r + n], group.data[r:r + n], sz
-            valid[i] = 0
-            self.live_ok[i] = 0
+        at = np.asarray(slots, dtype=np.int64)
+        slot, col = row_places(at, rows)
+        self.code[slot, col], self.data[slot, col], self.sizes[at] = group.code, group.data, group.sizes
+        self.ctx.keep["PVALID"][at] = 0
+        self.live_ok[at] = 0
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
 
     def best(self) -> Bytecode:
@@ -175,6 +175,12 @@ class ProgramsView(Sequence):
 
     def __reduce__(self):
         return (list, (list(self),))
+
+
+def row_places(slots: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(slot, row within the slot) of every row of programs with `rows` rows each, laid out one after another."""
+    first = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    return np.repeat(slots, rows), np.arange(int(rows.sum()), dtype=np.int64) - np.repeat(first, rows)
 
 
 class Cache:
