@@ -4,6 +4,7 @@ what the coordinator has seen, not on the clock."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing as mp
 import os
@@ -210,7 +211,7 @@ def test_checkpoints_are_whole_sets_and_resume_in_worker_processes():
     sets = [pickle.loads(t) for t in taken]
     assert all([s.island for s in states] == [0, 1] for states in sets)
     counts = [[s.individuals for s in states] for states in sets]
-    assert all(b[k] > a[k] for a, b in zip(counts, counts[1:]) for k in range(2))  # each set after the last
+    assert all(b[k] > a[k] for a, b in itertools.pairwise(counts) for k in range(2))  # each set after the last
     resumed = [IslandJob(cfg, j.specs, [], s) for j, s in zip(jobs, sets[-1])]
     again = Coordinator(2, Rng(2), 40, lambda reports: "done" if min(r.individuals for r in reports) > 200 else None)
     final = ProcessExecutor().run(resumed, again, lambda states: None, math.inf)

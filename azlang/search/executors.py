@@ -31,8 +31,8 @@ from azlang.search.backends import native_available
 from azlang.search.evolution import IslandState
 from azlang.search.interrupt import CheckpointSchedule, at_polls
 from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
-from azlang.search.migrants import immigrate_packed, packed_emigrants
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, Report, build_island, report
+from azlang.search.migrants import immigrate_packed, packed_emigrants
 
 Checkpoint = Callable[[list[IslandState]], None]
 __all__ = ["Executor", "InProcessExecutor", "ProcessExecutor", "make_executor", "serve_island", "worker"]
