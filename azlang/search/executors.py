@@ -1,13 +1,13 @@
 """Search stage: executors run islands to a stop: in this process (deterministic) or one process per island.
 
 Interface (a Ray executor would implement the same): `run(jobs, coordinator, checkpoint, every)` advances
-every island sweep by sweep, hands each sweep's Report to the coordinator, calls `checkpoint(states)`
-with a consistent set of island states when `every` (a CheckpointSchedule, or fixed seconds) says so, and
-returns the final states.
+every island sweep by sweep, hands the islands' Reports to the coordinator (in process: every sweep's, in turn;
+worker processes: as they come, see island_worker.py), calls `checkpoint(states)` with a set of island states,
+one per island, when `every` (a CheckpointSchedule, or fixed seconds) says so, and returns the final states.
 
 Signals: in-process islands poll the stop flag themselves (interrupt.py); worker processes ignore SIGINT and
-SIGTERM (the parent stops them at their next report, so their states can be checkpointed) and leave quietly,
-without a traceback, when the parent is gone.
+SIGTERM (the coordinator sees the request at their next report and stops them, so their states can be
+checkpointed) and leave quietly, without a traceback, when the parent is gone.
 """
 
 from __future__ import annotations
