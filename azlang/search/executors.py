@@ -156,7 +156,7 @@ class ProcessExecutor:
         in-flight reports up to its last (its final state)."""
         n, final, fresh = len(pipes), {}, {}
         schedule, asking, stopping, synced = schedule_of(every), False, False, False
-        index, latest = {id(c): k for k, c in enumerate(pipes)}, {}
+        index, latest, before = {id(c): k for k, c in enumerate(pipes)}, {}, {}
         while len(final) < n:
             for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
                 k = index[id(conn)]
@@ -168,7 +168,7 @@ class ProcessExecutor:
                     fresh[k] = rep.state
                 if stopping:
                     rep.emigrants = None  # nobody left to send immigrants to
-                previous, latest[k] = latest.get(k, rep), rep
+                before[k], latest[k] = latest.get(k, rep), rep
                 reply = coordinator.receive(rep)
                 if stopping:
                     continue
@@ -179,7 +179,7 @@ class ProcessExecutor:
                     continue
                 if reply.immigrants:
                     outboxes[k].put(Reply(immigrants=reply.immigrants))
-                if not synced and _stop_ahead(coordinator, latest, previous, k):
+                if not synced and _stop_ahead(coordinator, latest, before):
                     synced = True
                     for box in outboxes:
                         box.put(Reply(sync=True))
@@ -198,16 +198,14 @@ class ProcessExecutor:
 SYNC_AHEAD = 3  # reports: how far ahead the coordinator looks for its stop
 
 
-def _stop_ahead(coordinator: Coordinator, latest: dict, previous: Report, k: int) -> bool:
-    """Would the coordinator stop if every island went on for SYNC_AHEAD more reports like its last one? (The
-    reporting island's pace is what changed; the others' are extrapolated from their latest counts alone.)"""
+def _stop_ahead(coordinator: Coordinator, latest: dict[int, Report], before: dict[int, Report]) -> bool:
+    """Would the coordinator stop if every island went on for SYNC_AHEAD more reports like its last one?"""
     if len(latest) < coordinator.n_islands:
         return False
-    rep = latest[k]
-    ahead = dict(latest)
-    ahead[k] = replace(rep, train_steps=rep.train_steps + SYNC_AHEAD * (rep.train_steps - previous.train_steps),
-                       individuals=rep.individuals + SYNC_AHEAD * (rep.individuals - previous.individuals))
-    return coordinator.should_stop(list(ahead.values())) is not None
+    ahead = [replace(r, train_steps=r.train_steps + SYNC_AHEAD * (r.train_steps - before[k].train_steps),
+                     individuals=r.individuals + SYNC_AHEAD * (r.individuals - before[k].individuals))
+             for k, r in latest.items()]
+    return coordinator.should_stop(ahead) is not None
 
 
 class Outbox:
