@@ -236,7 +236,7 @@ def test_a_dying_worker_is_a_clear_error():
 
 
 def test_the_coordinator_foresees_its_stop_from_each_islands_pace():
-    from azlang.search.executors import _stop_ahead
+    from azlang.search.island_serving import stop_ahead
     from azlang.search.islands import Report
 
     def rep(k, steps):
@@ -245,7 +245,7 @@ def test_the_coordinator_foresees_its_stop_from_each_islands_pace():
     coordinator = Coordinator(2, Rng(1), 0, lambda reports: "budget" if sum(r.train_steps for r in reports) >= 1000
                               else None)
     before, latest = {0: rep(0, 100), 1: rep(1, 100)}, {0: rep(0, 200), 1: rep(1, 150)}
-    assert not _stop_ahead(coordinator, {0: latest[0]}, before)  # not every island has reported yet
-    assert not _stop_ahead(coordinator, latest, before)  # 200 + 3 * 100 + 150 + 3 * 50 = 800
+    assert not stop_ahead(coordinator, {0: latest[0]}, before)  # not every island has reported yet
+    assert not stop_ahead(coordinator, latest, before)  # 200 + 3 * 100 + 150 + 3 * 50 = 800
     latest[1] = rep(1, 250)
-    assert _stop_ahead(coordinator, latest, before)  # 500 + 700 = 1200
+    assert stop_ahead(coordinator, latest, before)  # 500 + 700 = 1200

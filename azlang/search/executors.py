@@ -15,12 +15,10 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-import queue
+import selectors
 import signal
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Protocol
 
@@ -30,8 +28,9 @@ from azlang.errors import AzError
 from azlang.search.backends import native_available
 from azlang.search.evolution import IslandState
 from azlang.search.interrupt import CheckpointSchedule, at_polls
+from azlang.search.island_serving import Outbox, Serving
 from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
-from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, Report, build_island, report
+from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 from azlang.search.migrants import immigrate_packed, packed_emigrants
 
 Checkpoint = Callable[[list[IslandState]], None]
@@ -154,83 +153,24 @@ class ProcessExecutor:
         """Read reports as they come; answer emigrants with immigrants, foresee the stop, ask for states when a
         checkpoint is due (taken once every island has sent one), and after the stop drain every worker's
         in-flight reports up to its last (its final state)."""
-        n, final, fresh = len(pipes), {}, {}
-        schedule, asking, stopping, synced = schedule_of(every), False, False, False
-        index, latest, before = {id(c): k for k, c in enumerate(pipes)}, {}, {}
-        while len(final) < n:
-            for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
-                k = index[id(conn)]
-                rep = conn.recv()
-                if rep.last:
-                    final[k] = rep.state
+        serving = Serving(outboxes, coordinator)
+        n, schedule, asking = len(pipes), schedule_of(every), False
+        with selectors.DefaultSelector() as reading:  # registered once: wait() builds one per wake-up
+            for k, conn in enumerate(pipes):
+                reading.register(conn, selectors.EVENT_READ, k)
+            while len(serving.final) < n:
+                for key, _ in reading.select():
+                    if serving.take(key.data, key.fileobj.recv()):
+                        reading.unregister(key.fileobj)
+                if serving.stopping:
                     continue
-                if rep.state is not None:
-                    fresh[k] = rep.state
-                if stopping:
-                    rep.emigrants = None  # nobody left to send immigrants to
-                before[k], latest[k] = latest.get(k, rep), rep
-                reply = coordinator.receive(rep)
-                if stopping:
-                    continue
-                if reply.stop:
-                    stopping = True
-                    for box in outboxes:
-                        box.put(Reply(stop=True))
-                    continue
-                if reply.immigrants:
-                    outboxes[k].put(Reply(immigrants=reply.immigrants))
-                if not synced and _stop_ahead(coordinator, latest, before):
-                    synced = True
-                    for box in outboxes:
-                        box.put(Reply(sync=True))
-            if stopping:
-                continue
-            if asking and len(fresh) == n:
-                _take(checkpoint, schedule, [fresh[k] for k in range(n)])
-                fresh, asking = {}, False
-            elif not asking and schedule.due(time.monotonic()):
-                asking, fresh = True, {}
-                for box in outboxes:
-                    box.put(Reply(want_state=True))
-        return [final[k] for k in range(n)]
-
-
-SYNC_AHEAD = 3  # reports: how far ahead the coordinator looks for its stop
-
-
-def _stop_ahead(coordinator: Coordinator, latest: dict[int, Report], before: dict[int, Report]) -> bool:
-    """Would the coordinator stop if every island went on for SYNC_AHEAD more reports like its last one?"""
-    if len(latest) < coordinator.n_islands:
-        return False
-    ahead = [replace(r, train_steps=r.train_steps + SYNC_AHEAD * (r.train_steps - before[k].train_steps),
-                     individuals=r.individuals + SYNC_AHEAD * (r.individuals - before[k].individuals))
-             for k, r in latest.items()]
-    return coordinator.should_stop(ahead) is not None
-
-
-class Outbox:
-    """Messages to one worker, sent by a thread of their own: the coordinator never blocks on a worker that is
-    sweeping (immigrants are bigger than a pipe's buffer: two sides each sending one to the other would
-    deadlock), and the order of messages is kept."""
-
-    def __init__(self, conn):
-        self.conn, self.queue = conn, queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._send, daemon=True)
-        self.thread.start()
-
-    def put(self, msg: Reply) -> None:
-        self.queue.put(msg)
-
-    def _send(self) -> None:
-        while (msg := self.queue.get()) is not None:
-            try:
-                self.conn.send(msg)
-            except OSError:
-                return  # the worker is gone: reading its end tells the coordinator
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join(timeout=5)
+                if asking and len(serving.fresh) == n:
+                    _take(checkpoint, schedule, [serving.fresh[k] for k in range(n)])
+                    asking = False
+                elif not asking and schedule.due(time.monotonic()):
+                    asking, serving.fresh = True, {}
+                    serving.tell_all(Reply(want_state=True))
+        return [serving.final[k] for k in range(n)]
 
 
 # What every worker imports: loaded once in the fork server, so each island's process starts with them loaded

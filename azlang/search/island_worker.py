@@ -29,7 +29,7 @@ from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Re
 from azlang.search.migrants import immigrate_packed, packed_emigrants
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-REPORT_SECONDS = 0.03  # ~33 reports per second and island: the coordinator's wake-ups cost nothing then
+REPORT_SECONDS = 0.05  # 20 reports per second and island: the coordinator's wake-ups cost next to nothing
 QUOTA = 64  # or a report every 1/64 of the island's share of the train-step / individual budget
 
 
