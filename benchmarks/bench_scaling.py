@@ -15,6 +15,7 @@ average; compare medians, and the CPU-seconds ratio, which load barely moves.
 
     python benchmarks/bench_scaling.py [--pairs 5] [--quick] [--steps 2e8] [--workers 2] [--no-write]
         [--baseline-root DIR]   (also DIR's code with the workers, in the same rounds: before/after)
+        [--migrate-every N]     (run.migrate_every; 0 separates what migration costs from what the protocol does)
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ run_experiment(config, run_dir, executor=InProcessExecutor(), overrides={
 """
 
 
+CONFIG = ROOT / "examples/demo.toml"
+
+
 def run(workers: int, steps: float, env: dict, root: Path = ROOT, seed: int = 1, serial: bool = False) -> dict:
     """One `azc evolve` process of the code under `root` (this tree, or --baseline-root's); with `serial`,
     the same islands in one process (InProcessExecutor)."""
     env = {**env, "PYTHONPATH": str(root)}
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
-        config = str(ROOT / "examples/demo.toml")
+        config = str(CONFIG)
         cmd = [sys.executable, "-m", "azlang.cli", "evolve", "--config", config,
                "--random-seed", str(seed), "--max-train-steps", str(steps), "--max-experiments", "1",
                "--sufficient-fitness", "2", "--workers", str(workers), "--run-dir", str(run_dir)]
@@ -109,10 +113,11 @@ def markdown(rows: list[dict], fixed: dict, workers: int, steps: float) -> str:
     sides = [s for s in ("one", "many", "base", "serial") if s in rows[0]]
     label = {"one": "1", "many": f"{workers}", "base": f"{workers} (baseline code)",
              "serial": f"{workers} islands in 1 process"}
-    out = [f"Demo config, {steps:.0e} train steps in all, seed 1, {len(rows)} rounds in rotating order (medians):",
+    mig = "" if MIGRATE_EVERY is None else f", migrate_every {MIGRATE_EVERY}"
+    out = [f"Demo config{mig}, {steps:.0e} train steps in all, seed 1, {len(rows)} rounds in rotating order (medians):",
            "", ("| workers | wall s | CPU s | ratio to 1 worker (median, range) | CPU s ratio | start-up to first "
-                "progress s | steady train steps/s | zero-work run wall s / CPU s |"),
-           "|---|---|---|---|---|---|---|---|"]
+                "progress s | steady train steps/s | zero-work run wall s / CPU s | train steps over the budget |"),
+           "|---|---|---|---|---|---|---|---|---|"]
     for side in sides:
         ratio, cpu = "1", "1"
         if side != "one":
@@ -122,13 +127,28 @@ def markdown(rows: list[dict], fixed: dict, workers: int, steps: float) -> str:
         zero = fixed[side]
         out.append(f"| {label[side]} | {med(rows, side, 'wall_s'):.2f} | {med(rows, side, 'cpu_s'):.2f} | {ratio} "
                    f"| {cpu} | {med(rows, side, 'first_progress_s'):.2f} | {med(rows, side, 'steady') / 1e6:.1f} M "
-                   f"| {zero['wall_s']:.2f} / {zero['cpu_s']:.2f} |")
+                   f"| {zero['wall_s']:.2f} / {zero['cpu_s']:.2f} | {med(rows, side, 'train_steps') / steps - 1:+.3%} |")
     if "serial" in rows[0]:
-        par = [rate(r["many"]) / rate(r["serial"]) for r in rows]
-        out += ["", (f"Parallel speed-up, {workers} processes over the same {workers} islands in one process: "
-                     f"median {statistics.median(par):.2f}x ({min(par):.2f}-{max(par):.2f}).")]
+        for side in [s for s in ("many", "base") if s in rows[0]]:
+            par = [rate(r[side]) / rate(r["serial"]) for r in rows]
+            out += ["", (f"Parallel speed-up, {label[side]} processes over the same {workers} islands in one process: "
+                         f"median {statistics.median(par):.2f}x ({min(par):.2f}-{max(par):.2f}).")]
     out += ["", f"Load averages (1 min) per round: {', '.join(format(r['load'], '.1f') for r in rows)}."]
     return "\n".join(out) + "\n"
+
+
+MIGRATE_EVERY = None
+
+
+def with_migration(every: int) -> None:
+    """Run a copy of the demo config with [run] migrate_every set (its [run] table is its last)."""
+    global CONFIG, MIGRATE_EVERY
+    MIGRATE_EVERY = every
+    text = CONFIG.read_text()
+    assert text.rstrip().splitlines()[-1].startswith(("progress_every", "workers", "random_seed")), "[run] last"
+    path = Path(tempfile.mkdtemp()) / "demo.toml"
+    path.write_text(text.rstrip() + f"\nmigrate_every = {every}\n")
+    CONFIG = path
 
 
 def main() -> None:
@@ -139,8 +159,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--baseline-root", type=Path, default=None,
                     help="also run the workers on the code of this tree (e.g. an unpacked `git archive main`)")
+    ap.add_argument("--migrate-every", type=int, default=None,
+                    help="run.migrate_every for the demo config (0: no migration; default: the config's)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    if args.migrate_every is not None:
+        with_migration(args.migrate_every)
     n, steps = (3, 1e8) if args.quick else (args.pairs, args.steps)
     env = dict(os.environ)
     base = args.baseline_root.resolve() if args.baseline_root else None

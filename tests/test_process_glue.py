@@ -208,18 +208,30 @@ def test_cli_main_leaves_nothing_for_the_exit_collection():
     assert run_python(code).splitlines()[-1] == "True True"
 
 
-def test_island_processes_fork_from_a_preloaded_server_where_there_is_one():
+def test_island_processes_fork_when_single_threaded_else_from_a_preloaded_server():
     import multiprocessing as mp
 
-    from azlang.search.executors import PRELOAD, ProcessExecutor
+    from azlang.search.executors import PRELOAD, ProcessExecutor, default_start_method
 
-    ex = ProcessExecutor()
-    if "forkserver" in mp.get_all_start_methods():
-        assert ex.ctx.get_start_method() == "forkserver"
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        assert default_start_method(threads=2) == "forkserver"
         assert "azlang.search.islands" in PRELOAD and "numpy" in PRELOAD
     else:
-        assert ex.ctx.get_start_method() == "spawn"
-    assert ProcessExecutor("spawn").ctx.get_start_method() == "spawn"  # still selectable
+        assert default_start_method(threads=2) == "spawn"
+    if "fork" in methods:
+        assert default_start_method(threads=1) == "fork"
+    assert ProcessExecutor("spawn").context().get_start_method() == "spawn"  # still selectable
+    if os.path.isdir("/proc/self/task") and "fork" in methods:  # azc's process: one thread, so its islands fork
+        code = ("from azlang.cli import single_threaded_blas; single_threaded_blas()\n"
+                "from azlang.search.config import override; from azlang.search.presets import demo_config\n"
+                "from azlang.search.executors import ProcessExecutor; from azlang.search.experiment import run_experiment\n"
+                "cfg = override(demo_config(), {'evolution.population': 20, 'evolution.tournament': 4, "
+                "'stop.max_individuals': 400, 'stop.max_experiments': 1, 'tasks.search': ('linear:F4:D2:N20:V20',), "
+                "'tasks.select': (), 'tasks.final': (), 'run.workers': 2, 'run.migrate_every': 40})\n"
+                "print(ProcessExecutor().context().get_start_method())\n"
+                "print(run_experiment(cfg).individuals >= 400)")
+        assert run_python(code).splitlines()[-2:] == ["fork", "True"]  # and a run with forked islands finishes
 
 
 def test_fec_cache_from_arrays_is_lazy_and_behaves_as_the_cache_it_came_from():
@@ -322,46 +334,6 @@ def test_bulk_immigrants_with_a_bad_program_fail_like_one_by_one():
     with pytest.raises(BytecodeError, match="outside memory"):
         nat.immigrate([good[0], (0.25, bad), good[2]])
     assert nat.state.programs[cursor] == good[0][1]  # what came before the bad one was written, as before
-
-
-class FakeConn:
-    """The parent's end of a worker pipe, scripted: replies Reply() and stops after `sweeps` reports."""
-
-    def __init__(self, sweeps: int):
-        from azlang.search.islands import Reply
-
-        self.sent, self.sweeps, self.Reply = [], sweeps, Reply
-
-    def send(self, obj) -> None:
-        self.sent.append(obj)
-
-    def recv(self):
-        reports = [r for r in self.sent if getattr(r, "state", None) is None]
-        return self.Reply(stop=len(reports) >= self.sweeps, immigrants=[])
-
-    def close(self) -> None:
-        pass
-
-
-def test_island_worker_decides_migration_as_the_coordinator_does():
-    from test_search_native_loop import rich
-
-    from azlang.search.executors import _serve_island
-    from azlang.search.islands import Coordinator, IslandJob, new_state
-    from azlang.search.tasksets import build, parse_all
-
-    cfg = rich(**{"evolution.population": 20})
-    specs = parse_all(cfg.tasks.search)
-    job = IslandJob(cfg, specs, [], new_state(cfg, 1, Rng(7), len(build(specs))))
-    conn = FakeConn(sweeps=9)
-    _serve_island(conn, job, 2, 50)
-    reports = [r for r in conn.sent if r.state is None]
-    coordinator = Coordinator(2, Rng(1), 50, lambda reports: None)
-    for rep in reports:  # one message per sweep; emigrants exactly where the coordinator's rule says
-        assert (rep.emigrants is not None) == coordinator.migration_due(rep.island, rep.individuals)
-        coordinator.receive(rep)
-    assert sum(r.emigrants is not None for r in reports) == 3 and len(reports[2].emigrants) == 10
-    assert conn.sent[-1].state is not None  # the final state after the stop
 
 
 def test_task_cache_reads_arrays_onto_cache_line_boundaries(tmp_path):

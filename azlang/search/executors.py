@@ -1,18 +1,21 @@
 """Search stage: executors run islands to a stop: in this process (deterministic) or one process per island.
 
 Interface (a Ray executor would implement the same): `run(jobs, coordinator, checkpoint, every)` advances
-every island sweep by sweep, hands each sweep's Report to the coordinator, calls `checkpoint(states)`
-with a consistent set of island states when `every` (a CheckpointSchedule, or fixed seconds) says so, and
-returns the final states.
+every island sweep by sweep, hands the islands' Reports to the coordinator (in process: every sweep's, in turn;
+worker processes: as they come, see island_worker.py), calls `checkpoint(states)` with a set of island states,
+one per island, when `every` (a CheckpointSchedule, or fixed seconds) says so, and returns the final states.
 
 Signals: in-process islands poll the stop flag themselves (interrupt.py); worker processes ignore SIGINT and
-SIGTERM (the parent stops them at their next report, so their states can be checkpointed) and leave quietly,
-without a traceback, when the parent is gone.
+SIGTERM (the coordinator sees the request at their next report and stops them, so their states can be
+checkpointed) and leave quietly, without a traceback, when the parent is gone.
 """
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
+import os
+import selectors
 import signal
 import time
 from collections.abc import Callable
@@ -22,12 +25,16 @@ from typing import Protocol
 import numpy as np
 
 from azlang.errors import AzError
+from azlang.search.backends import native_available
 from azlang.search.evolution import IslandState
 from azlang.search.interrupt import CheckpointSchedule, at_polls
+from azlang.search.island_serving import Outbox, Serving
+from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
+from azlang.search.migrants import immigrate_packed, packed_emigrants
 
 Checkpoint = Callable[[list[IslandState]], None]
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+__all__ = ["Executor", "InProcessExecutor", "ProcessExecutor", "make_executor", "serve_island", "worker"]
 
 
 class Executor(Protocol):
@@ -80,120 +87,90 @@ class InProcessExecutor:
                 else:
                     isl.sweep()
                 st = isl.state
-                emigrants = (
-                    isl.emigrants(MIGRATION_FRACTION) if coordinator.migration_due(st.island, st.individuals) else None
-                )
+                due = coordinator.migration_due(st.island, st.individuals)
+                emigrants = packed_emigrants(isl, MIGRATION_FRACTION) if due else None  # Island.emigrants, packed
                 reply = coordinator.receive(report(isl, emigrants))
                 if reply.immigrants:
-                    isl.immigrate(reply.immigrants)
+                    immigrate_packed(isl, reply.immigrants)
                 if reply.stop:
                     return [i.state for i in islands]
             if schedule.due(time.monotonic()):
                 _take(checkpoint, schedule, [i.state for i in islands])
 
 
-def _worker(conn, job: IslandJob, n_islands: int = 1, migrate_every: int = 0) -> None:
-    """A worker process: build the island, then sweep / report / obey until told to stop."""
-    for s in STOP_SIGNALS:  # the parent handles both and tells us to stop
-        signal.signal(s, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked since the start (see ProcessExecutor)
-    np.seterr(all="ignore")
-    try:
-        _serve_island(conn, job, n_islands, migrate_every)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        pass  # the parent is gone (killed): nothing to report to, and no traceback to print
-
-
-def _serve_island(conn, job: IslandJob, n_islands: int, migrate_every: int) -> None:
-    isl = build_island(job)
-    want_state = False
-    due = Coordinator(n_islands, None, migrate_every, lambda reports: None)  # its migration_due, kept here
-    while True:
-        if len(isl.state.programs) < isl.P:
-            isl.init_population()
-        else:
-            isl.sweep()
-        # One message per sweep: the island decides migration as the coordinator would (the same rule on the
-        # same counts), instead of asking it first and waiting for the answer.
-        emigrants = None
-        if due.migration_due(isl.state.island, isl.state.individuals):
-            emigrants = isl.emigrants(MIGRATION_FRACTION)
-            due.last_migration[isl.state.island] = isl.state.individuals
-        conn.send(report(isl, emigrants, with_state=want_state))
-        reply: Reply = conn.recv()
-        if reply.immigrants:
-            isl.immigrate(reply.immigrants)
-        if reply.stop:
-            conn.send(report(isl, None, with_state=True))
-            conn.close()
-            return
-        want_state = reply.want_state
-
-
 class ProcessExecutor:
-    """One spawned process per island; the coordinator lives here and answers each island's reports."""
+    """One process per island (forked, or from a fork server); the coordinator lives here and reads their reports."""
 
     def __init__(self, start_method: str | None = None):
-        self.ctx = mp.get_context(start_method or default_start_method())
-        if self.ctx.get_start_method() == "forkserver":
-            self.ctx.set_forkserver_preload(PRELOAD)
+        self.start_method = start_method
+
+    def context(self):
+        """The start method, chosen per run: whether forking is safe depends on the threads running now."""
+        ctx = mp.get_context(self.start_method or default_start_method())
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(PRELOAD)
+        return ctx
 
     def run(self, jobs, coordinator, checkpoint, every):
-        pipes, procs = [], []
+        pipes, procs, ctx = [], [], self.context()
+        if ctx.get_start_method() == "fork":
+            warm_up(jobs)
         # Workers start with Ctrl-C / SIGTERM blocked (the mask is inherited), so a signal that arrives while
         # one is still starting up cannot print a traceback there; each ignores them once running.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             for job in jobs:
-                parent, child = self.ctx.Pipe()
+                parent, child = ctx.Pipe()
                 args = (child, job, coordinator.n_islands, coordinator.migrate_every)
-                p = self.ctx.Process(target=_worker, args=args, daemon=True)
+                p = ctx.Process(target=worker, args=args, daemon=True)
                 p.start()
                 child.close()
                 pipes.append(parent)
                 procs.append(p)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        finished = False
+        finished, outboxes = False, [Outbox(c) for c in pipes]
         try:
-            states = self._serve(pipes, coordinator, checkpoint, every, [j.state for j in jobs])
+            states = self._serve(pipes, outboxes, coordinator, checkpoint, every)
             finished = True
             return states
         except (EOFError, BrokenPipeError, ConnectionResetError):
+            wait([p.sentinel for p in procs], timeout=5)  # its pipe closes a moment before it can be reaped
             dead = [f"island {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if not p.is_alive()]
             raise AzError(f"an island's worker process died: {', '.join(dead) or 'unknown'}",
                           hint="its error is printed above; resume from the last checkpoint with --resume") from None
         finally:
             for p in procs:
-                if not finished:  # stopped at once (second Ctrl-C, an error): the workers wait for a reply
+                if not finished:  # stopped at once (second Ctrl-C, an error): nobody reads the workers' reports
                     p.terminate()
                 p.join(timeout=5)
                 if p.is_alive():
                     p.terminate()
+            for box in outboxes:
+                box.close()
 
-    def _serve(self, pipes, coordinator, checkpoint, every, states):
-        final: dict[int, IslandState] = {}
-        fresh: dict[int, IslandState] = {}
-        schedule, asking = schedule_of(every), False
-        index = {id(c): k for k, c in enumerate(pipes)}
-        while len(final) < len(pipes):
-            for conn in wait([c for k, c in enumerate(pipes) if k not in final]):
-                k = index[id(conn)]
-                rep = conn.recv()
-                if rep.state is not None:
-                    fresh[k] = rep.state
-                reply = coordinator.receive(rep)
-                reply.want_state = asking
-                conn.send(reply)
-                if reply.stop:
-                    final[k] = conn.recv().state
+    def _serve(self, pipes, outboxes, coordinator, checkpoint, every):
+        """Read reports as they come; answer emigrants with immigrants, foresee the stop, ask for states when a
+        checkpoint is due (taken once every island has sent one), and after the stop drain every worker's
+        in-flight reports up to its last (its final state)."""
+        serving = Serving(outboxes, coordinator)
+        n, schedule, asking = len(pipes), schedule_of(every), False
+        with selectors.DefaultSelector() as reading:  # registered once: wait() builds one per wake-up
+            for k, conn in enumerate(pipes):
+                reading.register(conn, selectors.EVENT_READ, k)
+            while len(serving.final) < n:
+                for key, _ in reading.select():
+                    if serving.take(key.data, key.fileobj.recv()):
+                        reading.unregister(key.fileobj)
+                if serving.stopping:
                     continue
-            if asking and len(fresh) == len(pipes):
-                _take(checkpoint, schedule, [fresh[k] for k in range(len(pipes))])
-                fresh, asking = {}, False
-            elif not asking and schedule.due(time.monotonic()):
-                asking = True
-        return [final[k] for k in range(len(pipes))]
+                if asking and len(serving.fresh) == n:
+                    _take(checkpoint, schedule, [serving.fresh[k] for k in range(n)])
+                    asking = False
+                elif not asking and schedule.due(time.monotonic()):
+                    asking, serving.fresh = True, {}
+                    serving.tell_all(Reply(want_state=True))
+        return [serving.final[k] for k in range(n)]
 
 
 # What every worker imports: loaded once in the fork server, so each island's process starts with them loaded
@@ -202,9 +179,32 @@ PRELOAD = ["numpy", "azlang.search.islands", "azlang.search.native_island", "azl
            "azlang.backends.native.evaluator", "azlang.backends.native.search_loop"]
 
 
-def default_start_method() -> str:
-    """forkserver where the platform has it (a clean single-threaded server, forked per island), else spawn."""
-    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+def warm_up(jobs: list[IslandJob]) -> None:
+    """What every forked island would load and set up alone (~0.4 s each, at the start of the run), done once
+    here before the fork: the imports, and LLVM's engine when the native backend may run. This process needs
+    both anyway, for the select and final evaluations after the search."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    if any(j.cfg.run.backend != "numpy" for j in jobs):
+        native_available()
+
+
+def default_start_method(threads: int | None = None) -> str:
+    """fork when this process runs a single thread (`azc` does: one BLAS thread, no display thread), so the copy
+    is consistent and starts at once with everything loaded; else forkserver where the platform has it (a clean
+    single-threaded server, forked per island, ~0.25 s to start), else spawn."""
+    methods = mp.get_all_start_methods()
+    if (thread_count() if threads is None else threads) == 1 and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def thread_count() -> int | None:
+    """This process's OS threads, where the system tells (Linux); None where it does not."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
 
 
 def make_executor(workers: int, kind: str = "local", address: str = "") -> Executor:

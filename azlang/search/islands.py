@@ -27,6 +27,7 @@ from azlang.search.evolution import Island, IslandState, population_stats
 from azlang.search.fec import FecCache
 from azlang.search.generate import Generator
 from azlang.search.hurdles import Hurdle
+from azlang.search.migrants import Packed, concat
 from azlang.search.mutate import Mutator
 from azlang.search.native_island import maybe_native
 from azlang.search.tasksets import build
@@ -142,6 +143,7 @@ class Report:
     emigrants: list | None = None
     state: IslandState | None = None
     best_ever: float | None = None  # the best fitness evaluated in this experiment (random search's answer)
+    last: bool = False  # a worker process's final report (its state after a stop)
 
 
 def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
@@ -170,6 +172,7 @@ class Reply:
     stop: bool = False
     immigrants: list | None = None
     want_state: bool = False
+    sync: bool = False  # a worker process reports after every sweep from now on (a stop is near)
 
 
 @dataclass
@@ -207,8 +210,15 @@ class Coordinator:
         reply.stop = self.stopped is not None
         return reply
 
-    def _sample(self, island: int, k: int) -> list:
-        others = [m for i, ms in sorted(self.pool.items()) if i != island for m in ms]
-        if not others:
+    def _sample(self, island: int, k: int) -> list | Packed:
+        """k draws, uniform with replacement, from the other islands' latest emigrants: lists of (fitness,
+        Bytecode) in one process, migrants.Packed groups from worker processes (the same draws, taken by index)."""
+        groups = [ms for i, ms in sorted(self.pool.items()) if i != island]
+        total = sum(len(g) for g in groups)
+        if not total:
             return []
-        return [others[self.rng.below(len(others))] for _ in range(k)]
+        draws = [self.rng.below(total) for _ in range(k)]
+        if isinstance(groups[0], Packed):
+            return concat([g for g in groups if len(g)]).take(draws)
+        others = [m for ms in groups for m in ms]
+        return [others[d] for d in draws]

@@ -126,6 +126,17 @@ class NativeIsland(Island):
             st.fitnesses[i] = fit
         st.cursor = (st.cursor + len(arrivals)) % self.P
 
+    def immigrate_packed(self, arrivals) -> None:
+        """immigrate() of a migrants.Packed group (from another process): its rows written and checked in bulk."""
+        st = self.state
+        if len(arrivals) > self.P:
+            arrivals = arrivals.take(range(self.P))
+        slots = [(st.cursor + k) % self.P for k in range(len(arrivals))]
+        self.native.pop.put_packed(slots, arrivals, self.native.shape, self.native.Fs)
+        for i, fit in zip(slots, arrivals.fitness.tolist()):
+            st.fitnesses[i] = fit
+        st.cursor = (st.cursor + len(arrivals)) % self.P
+
     def _tune_chunk(self, n: int, seconds: float) -> None:
         """Chunks of about CHUNK_SECONDS: short enough for a prompt stop, long enough to cost nothing."""
         if n == self.chunk and seconds < CHUNK_SECONDS / 2:

@@ -115,6 +115,29 @@ class Population:
             self.live_ok[i] = 0
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
 
+    def put_packed(self, slots: list[int], group, shape, Fs) -> None:
+        """put_many() of a migrants.Packed group: its rows checked in one pass and copied slot by slot; a group
+        with a bad program goes through put_many, so the error and what was written are put()'s."""
+        if not len(group):
+            return
+        rows = group.sizes.sum(axis=1)
+        if len(group.code) != rows.sum() or len(group.data) != len(group.code) or (group.sizes < 0).any():
+            raise pack.BytecodeError(f"a packed group of {len(group)} programs does not match its row count")
+        try:
+            pack.check_rows(group.code, group.data, shape, Fs, lambda r: f"row {r}")
+        except pack.BytecodeError:
+            self.put_many(slots, [bc for _, bc in group.pairs()], shape, Fs)
+            raise AssertionError("a batch that fails its check has a program that fails alone") from None
+        longest = int(rows.max())
+        if longest > self.cap - 1:
+            self.resize(max(2 * self.cap, longest + 1))
+        at = np.asarray(slots, dtype=np.int64)
+        slot, col = row_places(at, rows)
+        self.code[slot, col], self.data[slot, col], self.sizes[at] = group.code, group.data, group.sizes
+        self.ctx.keep["PVALID"][at] = 0
+        self.live_ok[at] = 0
+        self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
+
     def best(self) -> Bytecode:
         sizes = tuple(self.ctx.keep["BEST_SIZES"].tolist())
         n = sum(sizes)
@@ -152,6 +175,12 @@ class ProgramsView(Sequence):
 
     def __reduce__(self):
         return (list, (list(self),))
+
+
+def row_places(slots: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(slot, row within the slot) of every row of programs with `rows` rows each, laid out one after another."""
+    first = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    return np.repeat(slots, rows), np.arange(int(rows.sum()), dtype=np.int64) - np.repeat(first, rows)
 
 
 class Cache:
