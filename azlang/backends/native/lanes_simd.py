@@ -187,8 +187,7 @@ class LanesSoA(GroupMemory, Lanes):
                 g = f.ld(self.glist, a)
                 m, ys = self.gmem(g), self.vld(self.gs(g, YS))
                 s1 = at(b, m, W)
-                skip = self.skips(g, ys, s1)
-                p = self.squash(g, s1, skip)
+                skip, p = self.classified(g, ys, s1)
                 err = self.cx.fabs(b.fsub(ys, p))
                 live = self.mask(g, LIVE)
                 newly = b.and_(b.and_(self.bad(err), live), b.not_(skip))
@@ -203,6 +202,19 @@ class LanesSoA(GroupMemory, Lanes):
                 self.vst(ys, m)
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())
+
+    def classified(self, g, ys, s1):
+        """(skip mask, predictions) of group g: the sigmoid's work only where a live lane classifies, so a
+        regression group pays one test for it."""
+        f, b = self.f, self.f.b
+        skip, p = f.var(c64(0)), f.var(ir.Constant(vec(W), [0.0] * W))
+        with f.if_else(f.ne(b.and_(self.mask(g, CLS), self.mask(g, LIVE)), 0)) as (some, none):
+            with some:
+                skip.set(self.skips(g, ys, s1))
+                p.set(self.squash(g, s1, skip.get()))
+            with none:
+                p.set(self.vld(s1))
+        return skip.get(), p.get()
 
     def skips(self, g, ys, s1):
         """The mask of group g's classification lanes whose sigmoid is dead and whose step cannot fail
