@@ -113,6 +113,13 @@ class Island:
 
     # --- Run ---------------------------------------------------------------------------------------------
 
+    def advance(self) -> None:
+        """One step of an island's run between reports: fill the initial population, then sweep."""
+        if len(self.state.programs) < self.P:
+            self.init_population()
+        else:
+            self.sweep()
+
     def sweep(self) -> None:
         """Refresh every slot once, starting at the cursor (a whole sweep when the cursor is 0)."""
         if self.batch > 1 or self.algorithm == "random":

@@ -82,10 +82,7 @@ class InProcessExecutor:
     def _sweeps(self, islands, coordinator, checkpoint, schedule):
         while True:
             for isl in islands:
-                if len(isl.state.programs) < isl.P:
-                    isl.init_population()
-                else:
-                    isl.sweep()
+                isl.advance()
                 st = isl.state
                 due = coordinator.migration_due(st.island, st.individuals)
                 emigrants = packed_emigrants(isl, MIGRATION_FRACTION) if due else None  # Island.emigrants, packed

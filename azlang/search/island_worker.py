@@ -60,10 +60,7 @@ def serve_island(conn, job: IslandJob, n_islands: int, migrate_every: int,
     quota = quotas(job, n_islands)
     sync, sent_at, sent = False, -math.inf, (0, 0)  # (train steps, individuals) at the last report
     while True:
-        if len(isl.state.programs) < isl.P:
-            isl.init_population()
-        else:
-            isl.sweep()
+        isl.advance()
         st = isl.state
         emigrants = None
         if due.migration_due(st.island, st.individuals):

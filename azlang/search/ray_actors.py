@@ -96,10 +96,7 @@ class IslandActor:
 
         isl, coord, want_state = self.island, self.coordinator, False
         while True:
-            if len(isl.state.programs) < isl.P:
-                isl.init_population()
-            else:
-                isl.sweep()
+            isl.advance()
             st = isl.state
             migrate = False
             if self._may_migrate(st.individuals):
