@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_common import environment, machine_load, write_results
+from bench_common import environment, installed_env, machine_load, write_results
 from bench_vs_cxx import azlang_cmd
 
 ORDER = ["interpreter start", "import", "config", "tasks", "llvm init", "native objects", "native compile",
@@ -156,6 +156,7 @@ def main() -> None:
     env = {**os.environ}
     env.setdefault("AZLANG_DATA", str(ROOT.parent / "shared" / "data"))
     trees = {"now": ROOT} | ({"before": args.before.resolve()} if args.before else {})
+    env = installed_env(env, *trees.values())
     results: dict = {}
     for name in args.only.split(","):
         runs: dict[str, list] = {t: [] for t in trees}

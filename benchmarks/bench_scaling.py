@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import environment, machine_load, timed_run, write_results
+from bench_common import environment, installed_env, machine_load, timed_run, write_results
 
 # The same experiment as `azc evolve ... --workers N`, with all N islands taking turns in one process.
 SERIAL = """import sys
@@ -166,8 +166,8 @@ def main() -> None:
     if args.migrate_every is not None:
         with_migration(args.migrate_every)
     n, steps = (3, 1e8) if args.quick else (args.pairs, args.steps)
-    env = dict(os.environ)
     base = args.baseline_root.resolve() if args.baseline_root else None
+    env = installed_env(dict(os.environ), ROOT, *([base] if base else []))
     fixed = {"one": run(1, 1e5, env), "many": run(args.workers, 1e5, env),
              "serial": run(args.workers, 1e5, env, serial=True)}
     if base:

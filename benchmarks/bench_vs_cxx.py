@@ -24,7 +24,8 @@ What differs unavoidably (facts of the two implementations, not of this script):
 - Data: the C++ reads CIFAR task files made by ../shared/cxx-ref/gen-cifar-tasks.py (upstream's projection);
   azlang projects with its own seeded projection. Same shape (F=16, 8000/1000, 10 pairs); other numbers.
 - Start-up: the whole-process times include each tool's start-up (Python imports and the native object
-  cache for azlang, task generation/loading for both).
+  cache for azlang, task generation/loading for both). azlang runs as installed: its bytecode compiled
+  (bench_common.installed_env), as the C++ runs its compiled binary.
 
     python benchmarks/bench_vs_cxx.py [--pairs 5] [--quick] [--only demo,baseline] [--no-write] [--before DIR]
 
@@ -52,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import environment, machine_load, timed_run, write_results
+from bench_common import environment, installed_env, machine_load, timed_run, write_results
 from same_work import compare
 
 from azlang.search.config import load_config
@@ -210,7 +211,8 @@ def main() -> None:
     names = [s.strip() for s in args.only.split(",") if s.strip()]
     data = Path(os.environ.get("AZLANG_DATA") or SHARED / "data")
     ensure_inputs(args.cxx_build, args.cxx_cifar, data, names)
-    env = {**os.environ, "AZLANG_DATA": str(data), "PYTHONPATH": str(ROOT)}
+    env = installed_env({**os.environ, "AZLANG_DATA": str(data), "PYTHONPATH": str(ROOT)},
+                        ROOT, *([args.before] if args.before else []))
     checks = {name: check_same_work(name) for name in names}
     raw = {name: pairs(name, n, args.cxx_build, args.cxx_cifar, env, args.before) for name in names}
     summaries = [summarise(name, rows) for name, rows in raw.items()]
