@@ -11,7 +11,6 @@ With no success the rate is given as the 95 % upper bound 3 / evaluations (rule 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -149,13 +148,6 @@ def markdown(rows: dict) -> str:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("root", type=Path)
-    ap.add_argument("-o", dest="out", type=Path, default=None, help="also write the table as JSON here")
-    args = ap.parse_args()
-    out = args.out
-    result = table(args.root)
-    text = json.dumps(result, indent=1)
-    print(markdown(result))
-    if out:
-        Path(out).write_text(text + "\n")
+    from repro_cli import main
+
+    main(__doc__, table, markdown)

@@ -12,7 +12,6 @@ search tasks (`first_pass`, the acceptance threshold), or its best beats logisti
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -92,14 +91,6 @@ def per_repeat(t: dict) -> str:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("root", type=Path)
-    ap.add_argument("-o", dest="out", type=Path, default=None, help="also write the table as JSON here")
-    args = ap.parse_args()
-    out = args.out
-    result = table(args.root)
-    print(markdown(result))
-    print()
-    print(per_repeat(result))
-    if out:
-        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    from repro_cli import main
+
+    main(__doc__, table, markdown, per_repeat)
