@@ -18,7 +18,7 @@ from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR, at, for_chunks, load, store
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.search_emit import Fn, c64, cf
-from azlang.backends.native.sigmoid_cuts import cannot_fail, settled, sigmoid_dead_ir
+from azlang.backends.native.sigmoid_cuts import sigmoid_dead_ir, train_cuts
 from azlang.backends.native.skeleton import (
     bad,
     class_error,
@@ -254,10 +254,9 @@ class Lanes:
                 lane = f.ld(self.act, i)
                 m = self.lane_mem(lane)
                 y, classify = f.ld(self.ys, lane, F64), f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
-                skip = b.and_(b.and_(classify, self.sigmoid_dead), cannot_fail(b, y, f.ld(m, 1, F64), self.limit))
-                # a dead sigmoid that cannot fail is skipped, and so is one of the fixed point (s1 stays as it is)
-                same = settled(b, f.ld(m, 1, F64), engine.sigmoid_fixed_point())
-                with f.if_(b.and_(classify, b.not_(b.or_(skip, same)))):
+                skip, squash = train_cuts(b, classify, self.sigmoid_dead, y, f.ld(m, 1, F64), self.limit,
+                                          engine.sigmoid_fixed_point())
+                with f.if_(squash):
                     f.st(m, 1, sigmoid(self.cx, f.ld(m, 1, F64)), F64)
                 err = self.cx.fabs(b.fsub(y, f.ld(m, 1, F64)))
                 # the lane stops here: its best fitness stays what it was

@@ -227,3 +227,11 @@ def settled(b: ir.IRBuilder, p, x: float | None):
         return ir.Constant(ir.VectorType(I1, p.type.count), [0] * p.type.count) if isinstance(
             p.type, ir.VectorType) else ir.Constant(I1, 0)
     return b.fcmp_ordered("==", p, _like(p.type, x))
+
+
+def train_cuts(b: ir.IRBuilder, classify, dead, y, p, limit, x: float | None):
+    """One scalar train step's (skip, squash), as i1s: skip = a dead sigmoid whose error check cannot fail (no
+    exp and no check; s1 keeps the logit); squash = the step must write sigmoid(p) to s1 (classification, not
+    skipped, and p not already the fixed point x, whose sigmoid is x). The lane groups build the same from masks."""
+    skip = b.and_(b.and_(classify, dead), cannot_fail(b, y, p, limit))
+    return skip, b.and_(classify, b.not_(b.or_(skip, settled(b, p, x))))

@@ -14,7 +14,7 @@ from llvmlite import ir
 from azlang.backends.native import abi, engine
 from azlang.backends.native.context import Cx, Layout, declare_libm
 from azlang.backends.native.irutil import F64, I1, I32, I64, at, f64, for_chunks, i64, load, load1, store
-from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled, sigmoid_dead_ir
+from azlang.backends.native.sigmoid_cuts import class_error_cut, sigmoid_dead_ir, train_cuts
 from azlang.fitness import TWO_OVER_PI
 from azlang.ir.ops import OPS, VECTOR
 
@@ -163,9 +163,9 @@ class Task:
         self.set_s(0, f64(0.0))
         self.run_component(cx, "predict")
         # a dead sigmoid whose error check cannot fail is skipped (sigmoid_cuts.py); s1 keeps the logit
-        skip = b.and_(self.sigmoid_dead, cannot_fail(b, y, self.s(1), self.limit))
-        same = settled(b, self.s(1), engine.sigmoid_fixed_point())  # sigmoid(p) is p: s1 already holds it
-        with b.if_then(b.and_(self.classify, b.not_(b.or_(skip, same)))):
+        skip, squash = train_cuts(b, self.classify, self.sigmoid_dead, y, self.s(1), self.limit,
+                                  engine.sigmoid_fixed_point())
+        with b.if_then(squash):
             self.set_s(1, self.sigmoid(self.s(1)))
         err = cx.fabs(b.fsub(y, self.s(1)))
         ok = b.append_basic_block("train.ok")
