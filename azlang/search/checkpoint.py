@@ -133,8 +133,13 @@ def _defaults(cls: type) -> dict:
 # --- files ----------------------------------------------------------------------------------------------------
 
 
+def encode_state(state) -> bytes:
+    """The checkpoint payload of a run state (no header: the caller keeps it inside a checksummed file)."""
+    return datacodec.encode(to_data(state))
+
+
 def dumps(state) -> bytes:
-    payload = datacodec.encode(to_data(state))
+    payload = encode_state(state)
     header = {"format": FORMAT, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
     return MAGIC + json.dumps(header).encode() + b"\n" + payload
 
@@ -180,6 +185,11 @@ def loads(data: bytes, where: str = "checkpoint") -> RunState:
                       f"{header['length']}", hint=_HINT)
     if hashlib.sha256(payload).hexdigest() != header["sha256"]:
         raise AzError(f"{where} is damaged: its checksum does not match", hint=_HINT)
+    return decode_state(payload, where)
+
+
+def decode_state(payload: bytes, where: str = "checkpoint") -> RunState:
+    """The run state from `encode_state`'s bytes, or an AzError."""
     try:
         state = from_data(datacodec.decode(payload))
     except (datacodec.DecodeError, ValueError, TypeError, KeyError) as e:

@@ -169,7 +169,8 @@ def evolve(
 ) -> None:
     """Evolve algorithms by regularized evolution (see examples/demo.toml) and report the best one found.
 
-    Ctrl-C (or SIGTERM) checkpoints and stops, exit code 130 (143 for SIGTERM); --resume DIR continues exactly.
+    Ctrl-C (or SIGTERM) checkpoints and stops, exit code 130 (143 for SIGTERM); --resume DIR continues exactly,
+    and continues a finished run given larger stop limits (e.g. --resume DIR --max-train-steps 1e11).
 
     Example: azc evolve -c demo --max-time 60 --run-dir runs/demo
     """

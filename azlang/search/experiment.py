@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from azlang.errors import ConfigError
+from azlang.errors import AzError, ConfigError
 from azlang.fitness import combine
 from azlang.ir.bytecode import Bytecode, from_bytecode, to_bytecode
 from azlang.rng import Rng
-from azlang.search import tasksets
+from azlang.search import checkpoint, tasksets
 from azlang.search.backends import make_evaluator
 from azlang.search.config import ExperimentConfig, load_config, override
 from azlang.search.evolution import IslandState
@@ -78,7 +78,8 @@ def resume(
     executor: Executor | None = None,
     overrides: dict | None = None,
 ) -> SearchResult:
-    """Continue a run from its latest checkpoint (a finished run just reports its result again).
+    """Continue a run from its latest checkpoint (a finished run just reports its result again, unless
+    `overrides` change its stop conditions: then it continues from where its last search stopped, see _reopen).
     `overrides` may change stop conditions, progress/checkpoint intervals, the backend and the executor
     (a local run may continue on Ray and back), nothing else."""
     rundir = RunDir(run_dir)
@@ -97,14 +98,31 @@ def _resume(rundir: RunDir, cfg: ExperimentConfig, progress, executor, overrides
                 f"cannot change {key} when resuming a run",
                 hint="only stop conditions, progress and checkpoint intervals, backend, executor and data_dir may change",
             )
-    if given:
-        cfg = override(cfg, given)
-        rundir.write_config(cfg)
     state: RunState = rundir.load_checkpoint()
+    reopened = False
+    if given:
+        changed = override(cfg, given)
+        if state.done and changed.stop != cfg.stop:
+            state, reopened = _reopen(state, rundir), True
+        cfg = changed
+        rundir.write_config(cfg)
     if state.islands and _workers(cfg) == 1:
         state.rng = state.islands[0].rng  # one shared stream (checkpoints keep values, not object identity)
     rundir.truncate_progress(state.progress_lines)
-    return Driver(cfg, rundir, state, progress, executor).run()
+    return Driver(cfg, rundir, state, progress, executor, at_stop_point=reopened).run()
+
+
+def _reopen(state: RunState, rundir: RunDir) -> RunState:
+    """A finished run given other stop limits goes back to where its last search stopped (before that
+    experiment's select and final evaluations): it then ends as a run given those limits from the start would
+    have (exactly with one island; with several, the stop may have come mid-round and the rounds restart)."""
+    if state.stop_point is None:
+        raise AzError(
+            f"the run in {rundir.path} finished without keeping the state where its search stopped (it was written "
+            "by an older azlang): it cannot be continued with other stop limits",
+            hint="start a new run with the limits you want (--run-dir <new directory>)",
+        )
+    return checkpoint.decode_state(state.stop_point, f"{rundir.path}: the finished run's stop point")
 
 
 class Driver:
@@ -115,8 +133,10 @@ class Driver:
         state: RunState,
         progress: Progress | None,
         executor: Executor | None,
+        at_stop_point: bool = False,
     ):
         self.cfg, self.rundir, self.state = cfg, rundir, state
+        self.at_stop_point = at_stop_point  # the state is a reopened stop point (_reopen)
         self.workers = _workers(cfg)
         self.executor = executor or make_executor(self.workers, cfg.run.executor, cfg.run.address)
         self.seeds = [freeze(to_bytecode(p)) for p in load_seeds(cfg, Generator(cfg))]
@@ -149,8 +169,9 @@ class Driver:
                     poll()  # between experiments: the state is whole
                     if self.state.islands is None:
                         self._start_experiment()
-                    states, reason = self._search()
+                    states, reason = self._stopped_already() or self._search()
                     if reason != "interrupt":  # a stop for good: the curve ends where the search did
+                        self._keep_stop_point(states)
                         self.tracker.final([state_report(s) for s in states])
                     else:
                         self.state.islands = states
@@ -177,8 +198,18 @@ class Driver:
         st.islands = [
             new_state(island_config(cfg, k), k, r, n_tasks[id(st.island_specs[k])]) for k, r in enumerate(rngs)
         ]
-        st.last_progress = None
+        st.last_progress, st.stop_point = None, None  # the stop point's population is obsolete now
         self.tracker.start_experiment()
+
+    def _stopped_already(self) -> tuple[list[IslandState], str] | None:
+        """A reopened stop point that the new limits stop at once (e.g. only max_experiments grew): the search
+        does not run another sweep, as the longer run did not."""
+        if not self.at_stop_point:
+            return None
+        self.at_stop_point = False
+        islands = self.state.islands
+        reason = self.tracker.should_stop([state_report(s) for s in islands])
+        return (islands, reason) if reason not in (None, "interrupt") else None
 
     def _search(self) -> tuple[list[IslandState], str]:
         st = self.state
@@ -195,6 +226,16 @@ class Driver:
         if self.workers == 1:
             st.rng = states[0].rng  # one shared stream, as in the reference (the same object in-process)
         return states, coordinator.stopped or "done"
+
+    def _keep_stop_point(self, states: list[IslandState]) -> None:
+        """The state as a checkpoint here would hold it, kept in the run's last checkpoint (see _reopen)."""
+        if self.rundir is None:
+            return
+        st = self.state
+        st.islands, st.stop_point = states, None
+        st.seconds, self.started = self.elapsed(), time.monotonic()
+        self.tracker.rebase()
+        st.stop_point = checkpoint.encode_state(st)
 
     def _finish_experiment(self, states: list[IslandState], reason: str) -> None:
         st, cfg = self.state, self.cfg

@@ -48,6 +48,9 @@ class RunState:
     final_fitness: float | None = None
     final_tasks: list = field(default_factory=list)  # the best candidate's raw metric per final task
     done: bool = False
+    # The state when the last experiment's search stopped, before its select and final evaluations (checkpoint
+    # payload bytes; None mid-experiment): resuming a finished run with larger stop limits continues from it.
+    stop_point: bytes | None = None
 
 
 @dataclass
