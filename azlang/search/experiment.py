@@ -365,7 +365,7 @@ class Driver:
         """Computed once per run (the summary and the returned result both carry it: git, tasks, versions)."""
         if self._metadata is None:
             specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
-            self._metadata = collect_metadata(self.cfg, tasksets.build(specs, self.cfg.tasks.data_dir))
+            self._metadata = collect_metadata(self.cfg, specs)
         return dict(self._metadata)
 
 

@@ -19,18 +19,19 @@ def package_version(name: str) -> str | None:
 
 
 def git_commit(where: Path | None = None) -> str | None:
-    """The commit of the azlang checkout (with `+dirty` when it has uncommitted changes), or None."""
+    """The commit of the azlang checkout (with `+dirty` when tracked files have uncommitted changes), or None.
+    One `git status` gives both (its porcelain v2 header names the commit)."""
     where = where or Path(__file__).resolve().parents[2]
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], check=False, cwd=where, capture_output=True, text=True,
-                              timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], check=False, cwd=where,
-                               capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+        out = subprocess.run(["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"], check=False,
+                             cwd=where, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
+    lines = out.stdout.splitlines() if out.returncode == 0 else []
+    commit = next((x.split()[2] for x in lines if x.startswith("# branch.oid ") and len(x.split()) == 3), None)
+    if commit is None or commit == "(initial)":
+        return None
+    return commit + ("+dirty" if any(not x.startswith("#") for x in lines) else "")
 
 
 def cpu_name() -> str:
@@ -43,13 +44,13 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def engine(cfg, tasks) -> dict[str, str]:
+def engine(cfg, specs) -> dict[str, str]:
     """Which evaluator and search loop the islands use (the same decisions as search/backends.make_evaluator
-    and search/native_island.native_reason)."""
+    and search/native_island.native_reason), from the search task specs (no data is built)."""
     from azlang.search.backends import native_available
-    from azlang.tasks.multiclass import is_multiclass
+    from azlang.tasks.multiclass import is_multiclass_spec
 
-    multiclass = any(is_multiclass(t) for t in tasks)
+    multiclass = any(is_multiclass_spec(s) for s in specs)
     native = cfg.run.backend != "numpy" and not multiclass and native_available()
     ev = cfg.evolution
     frozen_random = ev.algorithm == "random" and any(c.frozen for c in cfg.components())
@@ -57,7 +58,7 @@ def engine(cfg, tasks) -> dict[str, str]:
     return {"evaluator": "native" if native else "numpy", "loop": loop}
 
 
-def collect(cfg, tasks) -> dict:
+def collect(cfg, specs) -> dict:
     """Everything needed to say what produced a run: JSON-ready."""
     import numpy
 
@@ -72,5 +73,5 @@ def collect(cfg, tasks) -> dict:
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "cores": os.cpu_count(),
-        **engine(cfg, tasks),
+        **engine(cfg, specs),
     }
