@@ -22,6 +22,7 @@ import numpy as np
 from azlang.errors import AzError, ConfigError
 from azlang.fitness import combine
 from azlang.ir.bytecode import Bytecode, from_bytecode, to_bytecode
+from azlang.ir.nodes import COMPONENTS
 from azlang.rng import Rng
 from azlang.search import checkpoint, tasksets
 from azlang.search.backends import make_evaluator
@@ -38,7 +39,7 @@ from azlang.search.rundir import RunDir, program_text
 from azlang.search.seeds import experiment_rng, load_seeds, resolve_seed
 from azlang.search.watch import merge as merge_watches
 from azlang.search.watch import task_metrics
-from azlang.tasks.multiclass import is_multiclass_spec
+from azlang.tasks.multiclass import is_multiclass, is_multiclass_spec
 
 Progress = Callable[[dict], None]
 
@@ -274,7 +275,7 @@ class Driver:
         tasks = tasksets.build(specs, cfg.tasks.data_dir)
         ev = make_evaluator(cfg.run.backend, tasks, shape_of(cfg), cfg.tasks.max_abs_error)
         with np.errstate(all="ignore"):
-            results = ev.full(bc, list(range(len(tasks))), rng, [None] * len(tasks))
+            results = ev.full(live_code(bc, tasks), list(range(len(tasks))), rng, [None] * len(tasks))
         self.last_tasks = task_metrics(tasks, results)
         return combine([r.fitness for r in results], "mean")  # select and final always use the mean
 
@@ -367,6 +368,26 @@ class Driver:
             specs = self.state.search_specs or tasksets.parse_all(self.cfg.tasks.search)
             self._metadata = collect_metadata(self.cfg, specs)
         return dict(self._metadata)
+
+
+def live_code(bc: Bytecode, tasks) -> Bytecode:
+    """`bc` less its dead code (passes/dce.py, random policy "keep"), rows and constants copied bit for bit.
+
+    Select and final evaluations run the best program as the search found it, dead code and all (two 16x16
+    matrix-vector products that never reach s1, say), on many tasks: the live program gives the same fitness,
+    train steps and metrics on every task for a fraction of the work. Dead draws go only when no draw is live,
+    which changes nothing but the end state of the evaluation's own Rng, used for nothing else. 10-class tasks
+    predict v1, not s1 (dce's multiclass flag); a set mixing both kinds is evaluated as it is."""
+    from azlang.passes.dce import kept_instructions
+
+    kinds = {is_multiclass(t) for t in tasks}
+    if len(kinds) != 1:
+        return bc
+    kept = kept_instructions(from_bytecode(bc), "keep", multiclass=kinds.pop())
+    rows = np.array([ok for c in COMPONENTS for ok in kept[c]], dtype=bool)
+    if rows.all():
+        return bc
+    return Bytecode(bc.code[rows], bc.data[rows], tuple(sum(kept[c]) for c in COMPONENTS))
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:
