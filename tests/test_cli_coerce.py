@@ -229,3 +229,14 @@ def test_typical_commands_do_not_import_pydantic(tmp_path):
     assert "no config file" in res.stderr and "linear_sgd.az: ok" in res.stdout
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("True", "False"))]
     assert lines == ["False []"] * len(args), res.stdout
+
+
+def test_run_json_needs_no_rich(tmp_path):
+    """`azc run --json` prints JSON: rich (the table's, ~30 ms of imports) is not loaded for it."""
+    code = ("import sys\nfrom azlang.cli import app\n"
+            f"app(['run', {str(ROOT / 'stdlib' / 'linear_sgd.az')!r}, '-t', 'linear:F4:D2', '--json', '--backend', "
+            "'numpy'], standalone_mode=False)\nprint('rich' in sys.modules, 'pydantic' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert '"fitness"' in res.stdout and res.stdout.splitlines()[-1] == "False False"
