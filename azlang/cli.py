@@ -75,8 +75,6 @@ def run(
     """Evaluate a program on tasks and print per-task and combined fitness."""
     import json
 
-    from rich.table import Table
-
     from azlang import api
     from azlang.errors import ConfigError
 
@@ -89,6 +87,8 @@ def run(
     if as_json:
         print(json.dumps(result.to_json()))
         return
+    from rich.table import Table  # the table only: --json output needs no rich (~30 ms of imports)
+
     table = Table()
     for col, justify in (("task", "left"), ("spec", "left"), ("fitness", "right"), ("train steps", "right")):
         table.add_column(col, justify=justify)

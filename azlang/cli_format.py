@@ -16,6 +16,8 @@ from typing import ClassVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from azlang import cli_coerce
+
 HELP_WIDTH = 100  # help is prose laid out at one width everywhere: the same text in a terminal, a pipe or a test
 CONTEXT = {"help_option_names": ["-h", "--help"], "terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH}
 _KIND_WORDS = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH", "file": "PATH",
@@ -40,7 +42,21 @@ def _argument_name(param) -> str:
     return param.metavar or param.name.upper()
 
 
-class AzCommand(TyperCommand):
+class _FastCoercion:
+    """Parameters (the help option too) coerced by azlang.cli_coerce: without pydantic for azc's plain kinds."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cli_coerce.install(self.params)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            cli_coerce.install([option])
+        return option
+
+
+class AzCommand(_FastCoercion, TyperCommand):
     """A command whose help is rendered by the rules above."""
 
     def collect_usage_pieces(self, ctx) -> list[str]:
@@ -79,7 +95,7 @@ class AzCommand(TyperCommand):
                     formatter.write_text("\b\n" + line) if line.strip() else formatter.write_paragraph()
 
 
-class AzGroup(TyperGroup):
+class AzGroup(_FastCoercion, TyperGroup):
     """The `azc` group: AzCommand help for itself, and commands registered by name, imported when first used."""
 
     lazy: ClassVar[dict[str, tuple[str, str, str | None]]] = {}  # name -> ("module:attribute", help, examples)
