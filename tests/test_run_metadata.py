@@ -40,3 +40,20 @@ def test_engine_is_decided_from_specs_without_building_data():
     md = collect(cfg, parse_all(cfg.tasks.search))
     assert md["evaluator"] in ("native", "numpy") and md["loop"] in ("native", "python")
     assert engine(cfg, parse_all(["cifar:all:F16:D1:N10:V10"])) == {"evaluator": "numpy", "loop": "python"}
+
+
+def test_versions_of_loaded_packages_match_their_installed_metadata():
+    import importlib.metadata
+
+    import llvmlite
+
+    import azlang
+    from azlang.search.metadata import package_version
+
+    assert package_version("llvmlite") == llvmlite.__version__ == importlib.metadata.version("llvmlite")
+    try:
+        installed = importlib.metadata.version("azlang")
+    except importlib.metadata.PackageNotFoundError:
+        installed = azlang.__version__  # a source checkout without install metadata
+    assert package_version("azlang") == azlang.__version__ == installed
+    assert package_version("no-such-package-here") is None

@@ -10,6 +10,11 @@ from pathlib import Path
 
 
 def package_version(name: str) -> str | None:
+    """The package's `__version__` when it is loaded and has one (azlang's and llvmlite's are by the time a run
+    records them), else its installed metadata (importlib.metadata scans every installed distribution)."""
+    own = getattr(sys.modules.get(name), "__version__", None)
+    if isinstance(own, str):
+        return own
     try:
         from importlib.metadata import version
 
