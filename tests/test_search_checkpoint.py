@@ -171,3 +171,40 @@ def test_nan_and_huge_values_survive(good):
     state.islands[0].rng.state = 2**64 - 1
     back = checkpoint.loads(checkpoint.dumps(state))
     assert math.isnan(back.islands[0].fitnesses[0]) and back.islands[0].rng.state == 2**64 - 1
+
+
+def _raw(bc):
+    return bc.sizes, bc.code.tobytes(), bc.data.tobytes()
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3),
+                          st.floats(allow_nan=True, allow_infinity=True) | st.just(-0.0)), min_size=2, max_size=12))
+@settings(max_examples=60, deadline=None)
+def test_populations_travel_packed_and_come_back_bit_for_bit(shapes):
+    from azlang.ir.bytecode import Bytecode
+
+    bcs = []
+    for k, (a, b, c, x) in enumerate(shapes):
+        n = a + b + c
+        code = np.arange(4 * n, dtype=np.int32).reshape(n, 4) + k
+        data = np.full((n, 3), x, dtype=np.float64)
+        bcs.append(Bytecode(code, data, (a, b, c)))
+    rec = checkpoint.to_data(bcs)
+    assert rec.name == "Programs" and len(rec.fields["code"]) == sum(a + b + c for a, b, c, _ in shapes)
+    back = checkpoint.from_data(datacodec.decode(datacodec.encode(rec)))
+    assert [_raw(b) for b in back] == [_raw(b) for b in bcs]
+    assert all(not b.code.flags.writeable and isinstance(b.sizes, tuple) for b in back)
+
+
+def test_a_damaged_packed_population_is_a_clear_error(good):
+    state = checkpoint.loads(good)
+    rec = checkpoint.to_data(state)
+    island = rec.fields["islands"][0]
+    packed = island.fields["programs"]
+    assert packed.name == "Programs"
+    packed.fields["sizes"] = packed.fields["sizes"] + 1  # rows that are not there
+    payload = datacodec.encode(rec)
+    header = {"format": checkpoint.FORMAT, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+    data = checkpoint.MAGIC + json.dumps(header).encode() + b"\n" + payload
+    with pytest.raises(AzError, match="malformed"):
+        checkpoint.loads(data)

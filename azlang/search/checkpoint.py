@@ -64,16 +64,40 @@ def to_data(x):
         keys, fits, uses = x.export()
         names = ("capacity", "forget_every", "hits", "misses")
         return Record("FecCache", {**{k: int(getattr(x, k)) for k in names}, "keys": keys, "fits": fits, "uses": uses})
-    if isinstance(x, list | tuple):
-        return type(x)(to_data(v) for v in x)
+    if isinstance(x, list) or isinstance(x, Sequence) and not isinstance(x, tuple):  # the native loop's view too
+        items = list(x)
+        if len(items) > 1 and all(isinstance(v, Bytecode) for v in items):
+            return _programs(items)
+        return [to_data(v) for v in items]
+    if isinstance(x, tuple):
+        return tuple(to_data(v) for v in x)
     if isinstance(x, dict):
         return {to_data(k): to_data(v) for k, v in x.items()}
-    if isinstance(x, Sequence):  # the native loop's population view
-        return [to_data(v) for v in x]
     name = type(x).__name__
     if _TYPES.get(name) is not type(x):
         raise TypeError(f"{name} is not registered for checkpoints (checkpoint.register)")
     return Record(name, {k: to_data(getattr(x, k)) for k in _field_names(type(x))})
+
+
+def _programs(bcs: list[Bytecode]) -> Record:
+    """A population as three arrays (sizes, every code row, every data row) rather than a record and two arrays
+    per program: a checkpoint of the demo's 1000 programs encodes and decodes several times faster."""
+    return Record("Programs", {
+        "sizes": np.array([bc.sizes for bc in bcs], dtype=np.int64),
+        "code": np.concatenate([bc.code for bc in bcs]).astype(np.int32, copy=False),
+        "data": np.concatenate([bc.data for bc in bcs]).astype(np.float64, copy=False),
+    })
+
+
+def _unpack_programs(fields: dict) -> list[Bytecode]:
+    sizes, code, data = (np.asarray(fields[k]) for k in ("sizes", "code", "data"))
+    rows = sizes.sum(axis=1) if sizes.size else np.zeros(0, dtype=np.int64)
+    if sizes.ndim != 2 or sizes.shape[1] != 3 or (sizes < 0).any() or code.shape != (int(rows.sum()), 4) \
+            or data.shape != (len(code), 3):
+        raise ValueError("inconsistent packed programs")
+    ends = np.cumsum(rows).tolist()
+    starts = [0] + ends[:-1]
+    return [freeze(Bytecode(code[a:b].copy(), data[a:b].copy(), tuple(sz))) for a, b, sz in zip(starts, ends, sizes.tolist())]
 
 
 def _field_names(cls: type) -> list[str]:
@@ -94,6 +118,8 @@ def from_data(x):
 
 
 def _build(name: str, fields: dict):
+    if name == "Programs":
+        return _unpack_programs(fields)
     if name == "FecCache":
         return FecCache.from_arrays(
             fields["capacity"], fields["forget_every"], fields["keys"], fields["fits"], fields["uses"],
