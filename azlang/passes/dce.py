@@ -47,6 +47,22 @@ def eliminate(program: Program, random_policy: str = "keep", multiclass: bool = 
     return program
 
 
+def live_bytecode(bc, multiclass: bool = False):
+    """A Bytecode less its dead code (random policy "keep"), rows and constants copied bit for bit; `bc` itself
+    when nothing is dead. Select and final evaluations run this instead of the best program as the search found
+    it (dead matrix-vector products and all): same fitness, train steps and metrics on every task. Dead draws
+    go only when no draw is live, which changes nothing but the end state of the evaluation's own Rng."""
+    import numpy as np
+
+    from azlang.ir.bytecode import Bytecode, from_bytecode
+
+    kept = kept_instructions(from_bytecode(bc), "keep", multiclass)
+    rows = np.array([ok for c in COMPONENTS for ok in kept[c]], dtype=bool)
+    if rows.all():
+        return bc
+    return Bytecode(bc.code[rows], bc.data[rows], tuple(sum(kept[c]) for c in COMPONENTS))
+
+
 @register("dce", "remove instructions that cannot influence a prediction")
 def dce(program: Program, options: PassOptions) -> Program:
     return eliminate(program, options.random_policy, options.multiclass)

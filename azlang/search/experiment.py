@@ -22,7 +22,7 @@ import numpy as np
 from azlang.errors import AzError, ConfigError
 from azlang.fitness import combine
 from azlang.ir.bytecode import Bytecode, from_bytecode, to_bytecode
-from azlang.ir.nodes import COMPONENTS
+from azlang.passes.dce import live_bytecode
 from azlang.rng import Rng
 from azlang.search import checkpoint, tasksets
 from azlang.search.backends import make_evaluator
@@ -371,23 +371,11 @@ class Driver:
 
 
 def live_code(bc: Bytecode, tasks) -> Bytecode:
-    """`bc` less its dead code (passes/dce.py, random policy "keep"), rows and constants copied bit for bit.
-
-    Select and final evaluations run the best program as the search found it, dead code and all (two 16x16
-    matrix-vector products that never reach s1, say), on many tasks: the live program gives the same fitness,
-    train steps and metrics on every task for a fraction of the work. Dead draws go only when no draw is live,
-    which changes nothing but the end state of the evaluation's own Rng, used for nothing else. 10-class tasks
-    predict v1, not s1 (dce's multiclass flag); a set mixing both kinds is evaluated as it is."""
-    from azlang.passes.dce import kept_instructions
-
+    """What select and final evaluations run: `bc` less its dead code (passes/dce.live_bytecode: the same fitness,
+    train steps and metrics on every task, for a fraction of the work on many tasks). 10-class tasks predict v1,
+    not s1 (dce's multiclass flag); a set mixing both kinds is evaluated as it is."""
     kinds = {is_multiclass(t) for t in tasks}
-    if len(kinds) != 1:
-        return bc
-    kept = kept_instructions(from_bytecode(bc), "keep", multiclass=kinds.pop())
-    rows = np.array([ok for c in COMPONENTS for ok in kept[c]], dtype=bool)
-    if rows.all():
-        return bc
-    return Bytecode(bc.code[rows], bc.data[rows], tuple(sum(kept[c]) for c in COMPONENTS))
+    return live_bytecode(bc, multiclass=kinds.pop()) if len(kinds) == 1 else bc
 
 
 def _candidate(states: list[IslandState], algorithm: str) -> tuple[float, Bytecode]:
