@@ -57,6 +57,27 @@ def test_round_trip_gives_aligned_read_only_views(tmp_path, sizes):
         back["train_x"][0, 0] = 1.0
 
 
+def test_past_the_mapping_limit_entries_are_copied_and_hold_no_descriptor(tmp_path, monkeypatch):
+    import gc
+    import os
+
+    monkeypatch.setattr(cache, "MAX_MAPPED", cache._MAPPED[0] + 2)
+    for k in range(4):
+        cache.store(f"k{k}", _arrays(seed=k), tmp_path)
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    loaded = [cache.load(f"k{k}", tmp_path) for k in range(4)]
+    for k, back in enumerate(loaded):
+        _same(back, _arrays(seed=k))
+        assert all(a.ctypes.data % 64 == 0 and not a.flags.writeable for a in back.values())
+    assert [all(_mapped(a) for a in back.values()) for back in loaded] == [True, True, False, False]
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds + 2  # only the two mappings hold one
+    del loaded, back
+    gc.collect()
+    assert cache._MAPPED[0] == cache.MAX_MAPPED - 2  # both mappings went with their arrays
+    assert all(_mapped(a) for a in cache.load("k0", tmp_path).values())
+
+
 def test_records_start_on_64_byte_offsets_and_plain_numpy_reads_them(tmp_path):
     arrays = _arrays()
     path = cache.store("k", arrays, tmp_path)

@@ -20,6 +20,7 @@ import mmap
 import os
 import struct
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,26 @@ def load(k: str, directory: Path | None = None) -> dict[str, np.ndarray] | None:
             arrays[name], pos = _record(mm, pos)
     except (OSError, ValueError, EOFError, struct.error):
         return None
-    return arrays if pos == len(mm) else None  # trailing bytes: not what store() wrote
+    if pos != len(mm):
+        return None  # trailing bytes: not what store() wrote
+    if _MAPPED[0] < MAX_MAPPED:
+        _MAPPED[0] += 1
+        weakref.finalize(mm, _unmapped)  # when the last array of the entry goes
+        return arrays
+    arrays = {name: _aligned_copy(a) for name, a in arrays.items()}  # the views go with the old dict
+    mm.close()
+    return arrays
+
+
+# Each mapping keeps a file descriptor open while its arrays live (mmap holds a duplicate before Python 3.13):
+# past this many live entries, load() copies instead, so a process with thousands of tasks stays far below
+# the usual limit of 1024 descriptors.
+MAX_MAPPED = 256
+_MAPPED = [0]
+
+
+def _unmapped() -> None:
+    _MAPPED[0] -= 1
 
 
 def _record(mm: mmap.mmap, pos: int) -> tuple[np.ndarray, int]:
