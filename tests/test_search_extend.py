@@ -97,7 +97,7 @@ def test_resuming_with_the_same_limits_only_reports_again(tmp_path):
     assert (tmp_path / "r" / "progress.jsonl").read_text() == before  # nothing ran
 
 
-def test_stop_point_is_dropped_once_the_next_experiment_starts(tmp_path):
+def test_stop_point_is_dropped_once_the_next_experiment_starts(tmp_path, monkeypatch):
     """Mid-run checkpoints of a later experiment do not carry the earlier experiment's population."""
     cfg = _cfg(**{"stop.max_experiments": 2, "stop.max_individuals": 200})
     states = []
@@ -107,16 +107,11 @@ def test_stop_point_is_dropped_once_the_next_experiment_starts(tmp_path):
         states.append((state.experiment, state.done, state.stop_point is not None))
         return real_save(path, state)
 
-    import azlang.search.rundir as rundir_module
-
-    old = rundir_module.checkpoint.save
-    rundir_module.checkpoint.save = spy
-    try:
-        run_experiment(cfg, tmp_path / "r")
-    finally:
-        rundir_module.checkpoint.save = old
+    monkeypatch.setattr(checkpoint, "save", spy)
+    run_experiment(cfg, tmp_path / "r")
     assert states[-1] == (2, True, True)
-    assert all(not kept for exp, done, kept in states if not done and exp == 1)
+    second = [kept for exp, done, kept in states if not done and exp == 1]
+    assert second and not any(second)
 
 
 def test_a_finished_run_without_a_stop_point_is_refused_with_a_hint(tmp_path):
