@@ -81,7 +81,7 @@ def evolution_rate(sweeps: list[Path]) -> dict:
 
 
 def _pooled(name: str, prefix: str, t: str) -> bool:
-    """A later sweep of the same kind: rs<budget>_<type>[_<part>] or evo100k_<type>[_<part>]."""
+    """A later sweep of the same kind: rs<budget>_<type>[_<part>], evo100k_<type>[_<part>] or evo10k_<type>[_<part>]."""
     if not name.startswith(prefix):
         return False
     rest = name[len(prefix):]
@@ -92,12 +92,13 @@ def _pooled(name: str, prefix: str, t: str) -> bool:
 
 def table(root: Path) -> dict:
     """Rows per task type and evolution budget; every sweep under ROOT/*/ named after its type is pooled:
-    evolution fig4_<type> and evo100k_<type>[_<part>], random search fig4_<type>_random and rs<budget>_<type>[_<part>]."""
+    evolution fig4_<type> and evo100k_<type>[_<part>] (10k: evo10k_<type>[_<part>]), random search fig4_<type>_random
+    and rs<budget>_<type>[_<part>]."""
     rows = {}
     for t in TYPES:
         rs = [d for d in root.glob("*/*") if d.name == f"fig4_{t}_random" or _pooled(d.name, "rs", t)]
         evo = [d for d in root.glob("*/*") if d.name == f"fig4_{t}" or _pooled(d.name, "evo100k_", t)]
-        evo10k = [d for d in root.glob("*/*") if d.name == f"evo10k_{t}"]
+        evo10k = [d for d in root.glob("*/*") if _pooled(d.name, "evo10k_", t)]
         if not rs:
             continue
         r = random_rate(rs)
