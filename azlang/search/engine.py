@@ -57,6 +57,8 @@ class SearchEvaluator:
         """Combined fitness on the search tasks; stops after the first stage if the hurdle rejects it.
         The same program again right after an evaluation that drew nothing (an initial population of copies of
         one seed): without FEC or hurdles nothing else decides its result, so it is repeated, counters too."""
+        if self.cache is not None or len(self.stages) > 1:  # FEC or hurdles decide: no key built per candidate
+            return self.evaluate_batch([bc], rng)[0]
         key = (bc.sizes, bc.code.tobytes(), bc.data.tobytes())
         if self._last is not None and self._last[0] == key:
             fit, steps = self._last[1:]
@@ -65,8 +67,7 @@ class SearchEvaluator:
             return fit
         state, steps = rng.state, self.counters.train_steps
         fit = self.evaluate_batch([bc], rng)[0]
-        repeatable = self.cache is None and len(self.stages) == 1 and rng.state == state
-        self._last = (key, fit, self.counters.train_steps - steps) if repeatable else None
+        self._last = (key, fit, self.counters.train_steps - steps) if rng.state == state else None
         return fit
 
     def evaluate_batch(self, bcs: Sequence[Bytecode], rng: Rng) -> list[float]:

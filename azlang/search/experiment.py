@@ -234,8 +234,7 @@ class Driver:
             return
         st = self.state
         st.islands, st.stop_point = states, None
-        st.seconds, self.started = self.elapsed(), time.monotonic()
-        self.tracker.rebase()
+        self._fold_time()
         st.stop_point = checkpoint.encode_state(st)
 
     def _finish_experiment(self, states: list[IslandState], reason: str) -> None:
@@ -305,9 +304,13 @@ class Driver:
         st = self.state
         if islands is not None:
             st.islands = islands
-        st.seconds, self.started = self.elapsed(), time.monotonic()
-        self.tracker.rebase()
+        self._fold_time()
         self.rundir.save_checkpoint(st)
+
+    def _fold_time(self) -> None:
+        """The run's and the experiment's time so far into the state, as a checkpoint holds it."""
+        self.state.seconds, self.started = self.elapsed(), time.monotonic()
+        self.tracker.rebase()
 
     def _write_experiment(self, rec: ExperimentRecord, bc: Bytecode) -> None:
         self.tracker.experiment_done(rec)
