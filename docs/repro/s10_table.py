@@ -47,28 +47,36 @@ def repeats(sweep: Path) -> list[dict]:
     return rows
 
 
-def table(root: Path) -> dict:
-    base = {n: {k: task_mean(root / "s10" / "eval" / f"{n}_{k}.json") for k in ("default", "balanced")}
+def baselines(root: Path) -> dict:
+    return {n: {k: task_mean(root / "s10" / "eval" / f"{n}_{k}.json") for k in ("default", "balanced")}
             for n in ("logistic_sgd", "nn_2layer")}
+
+
+def summary(rows: list[dict], base: dict) -> dict:
+    """Mean +- standard error of the repeats' accuracies and fitness, their successes both ways, their time."""
+    agg = {k: mean_se([r[k] for r in rows]) for k in ("default", "balanced", "search")}
+    agg["n"] = len(rows)
+    agg["success_search"] = sum(r["passed_search"] for r in rows)
+    agg["success_heldout"] = sum(r["balanced"] > base["logistic_sgd"]["balanced"] for r in rows)
+    agg["core_seconds"] = sum(r["seconds"] for r in rows)
+    return agg
+
+
+def table(root: Path) -> dict:
+    base = baselines(root)
     out = {"baselines": base, "methods": {}}
     for m in METHODS:
         rows = repeats(root / "s10" / f"r2_{m}")
-        if not rows:
-            continue
-        agg = {k: mean_se([r[k] for r in rows]) for k in ("default", "balanced", "search")}
-        agg["n"] = len(rows)
-        agg["success_search"] = sum(r["passed_search"] for r in rows)
-        agg["success_heldout"] = sum(r["balanced"] > base["logistic_sgd"]["balanced"] for r in rows)
-        agg["core_seconds"] = sum(r["seconds"] for r in rows)
-        out["methods"][m] = {"repeats": rows, "summary": agg}
+        if rows:
+            out["methods"][m] = {"repeats": rows, "summary": summary(rows, base)}
     return out
 
 
 def markdown(t: dict) -> str:
     b = t["baselines"]
-    lines = ["| program | repeats | held-out, default (100 tasks) | held-out, pair-balanced (90 tasks) | "
+    lines = [("| program | repeats | held-out, default (100 tasks) | held-out, pair-balanced (90 tasks) | "
              "beats logistic regression: on its search tasks / held-out (balanced) | paper (Table S5): accuracy; "
-             "success fraction |", "|---|---|---|---|---|---|"]
+             "success fraction |"), "|---|---|---|---|---|---|"]
     for n, label in (("logistic_sgd", "logistic regression"), ("nn_2layer", "two-layer net")):
         lines.append(f"| {label} | - | {b[n]['default']:.4f} | {b[n]['balanced']:.4f} | - | - |")
     for m, data in t["methods"].items():
