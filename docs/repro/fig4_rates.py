@@ -154,13 +154,17 @@ def trend(rows: dict, draws: int = 400_000, seed: int = 2020) -> list[dict]:
     return out
 
 
+def _prob(p: float) -> str:
+    return "> 0.999" if p > 0.999 else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def trend_markdown(rows: dict) -> str:
     out = ["| harder type | easier type | ratio, harder [95 %] | ratio, easier [95 %] | P(harder's ratio is larger) |",
            "|---|---|---|---|---|"]
     for t in trend(rows):
         h, e = t["ratio_harder"], t["ratio_easier"]
         out.append(f"| {t['harder']} | {t['easier']} | {h[1]:.2g} [{h[0]:.2g}, {h[2]:.2g}] | "
-                   f"{e[1]:.2g} [{e[0]:.2g}, {e[2]:.2g}] | {t['p_harder_ratio_larger']:.3f} |")
+                   f"{e[1]:.2g} [{e[0]:.2g}, {e[2]:.2g}] | {_prob(t['p_harder_ratio_larger'])} |")
     return "\n".join(out)
 
 
