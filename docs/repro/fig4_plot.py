@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from fig4_rates import poisson_ci
+from fig4_rates import intervals
 
 
 def points(rows: dict) -> list[dict]:
@@ -25,10 +25,9 @@ def points(rows: dict) -> list[dict]:
         r, e = row["random"], row["evolution"]
         if not e["successes"]:
             continue
-        e_lo, e_hi = (x / e["evaluated"] for x in poisson_ci(e["successes"]))
+        r_lo, r_hi, e_lo, e_hi = intervals(row)
         p = {"name": name, "rate": e["rate_full"]}
         if r["passed"]:
-            r_lo, r_hi = (x / r["evaluated"] for x in poisson_ci(r["passed"]))
             p.update(difficulty=1 / r["rate"], d_lo=1 / r_hi, d_hi=1 / r_lo, ratio=row["ratio_full"],
                      q_lo=e_lo / r_hi, q_hi=e_hi / r_lo, bound=False)
         else:
@@ -45,7 +44,8 @@ def plot(rows: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-    for k, p in enumerate(points(rows)):
+    pts = points(rows)
+    for k, p in enumerate(pts):
         color = f"C{k}"
         label = p["name"].replace(" (evolution budget", ",").rstrip(")")
         if p["bound"]:
@@ -59,7 +59,7 @@ def plot(rows: dict, out: Path) -> None:
                         xerr=[[p["difficulty"] - p["d_lo"]], [p["d_hi"] - p["difficulty"]]],
                         yerr=[[p["ratio"] - p["q_lo"]], [p["q_hi"] - p["ratio"]]])
     ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.update_datalim([(p["difficulty"] * 3.5, p["ratio"] * 3.5) for p in points(rows) if p["bound"]])
+    ax.update_datalim([(p["difficulty"] * 3.5, p["ratio"] * 3.5) for p in pts if p["bound"]])
     ax.autoscale_view()
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -122,6 +122,15 @@ def table(root: Path) -> dict:
     return rows
 
 
+def intervals(row: dict) -> tuple[float, float, float, float]:
+    """95 % intervals (exact Poisson) of the row's random-search rate and evolution's full-budget rate per evaluation:
+    (rs_low, rs_high, evo_low, evo_high)."""
+    r, e = row["random"], row["evolution"]
+    r_lo, r_hi = (x / r["evaluated"] for x in poisson_ci(r["passed"]))
+    e_lo, e_hi = (x / e["evaluated"] for x in poisson_ci(e["successes"]))
+    return r_lo, r_hi, e_lo, e_hi
+
+
 def _ratio_draws(row: dict, rng, n: int):
     """Posterior draws of the row's ratio evolution rate / random-search rate (Jeffreys priors on both)."""
     r, e = row["random"], row["evolution"]
@@ -143,8 +152,8 @@ def trend(rows: dict, draws: int = 400_000, seed: int = 2020) -> list[dict]:
     names = list(usable)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            if a.rpartition("(")[2] != b.rpartition("(")[2]:
-                continue  # another evolution budget
+            if usable[a]["evolution"]["budget"] != usable[b]["evolution"]["budget"]:
+                continue
             ra, rb = usable[a]["random"], usable[b]["random"]
             rate = {k: (r["passed"] + 0.5) / r["evaluated"] for k, r in ((a, ra), (b, rb))}
             hard, easy = (a, b) if rate[a] < rate[b] else (b, a)
@@ -179,8 +188,7 @@ def markdown(rows: dict) -> str:
            "evolution rate, to first success | ratio evolution / RS: full (to first); [95 %, both ends] |"), "|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         r, e = row["random"], row["evolution"]
-        r_lo, r_hi = (x / r["evaluated"] for x in poisson_ci(r["passed"]))
-        e_lo, e_hi = (x / e["evaluated"] for x in poisson_ci(e["successes"]))
+        r_lo, r_hi, e_lo, e_hi = intervals(row)
         diff = (f"{1 / r['rate']:.2g} [{1 / r_hi:.2g}, {1 / r_lo:.2g}]" if r["rate"]
                 else f"> {1 / r['rate_upper95']:.2g}")
         e_full = (f"{_sci(e['rate_full'])} [{e_lo:.2g}, {e_hi:.2g}]" if e["successes"]
