@@ -217,6 +217,7 @@ class NativeLoop:
         c["MEDIAN"] = int(ev.mode == "median")
         c["FEC"] = int(ev.cache is not None)
         fec_train, fec_valid = ev.fec_examples
+        w.order_train()  # before the table goes into the context: the lanes read train data in sequence order
         c.array("TASKS", w.table)
         c.array("MEM", pack.aligned(max(lay.size for lay in w.layouts)))
         c.array("SCRATCH", pack.aligned(max(lay.scratch for lay in w.layouts)))
@@ -257,6 +258,7 @@ class NativeLoop:
         o = np.zeros(kabi.OPT_SLOTS, dtype=np.int64)
         o[kabi.OPT_MAX_TRAIN], o[kabi.OPT_MAX_VALID], o[kabi.OPT_RECORD] = max_train, max_valid, int(record)
         o[kabi.OPT_MAX_ABS_ERROR] = np.float64(self.whole.max_abs_error).view(np.int64)
+        o[kabi.OPT_NO_FITNESS] = int(record)  # the probes' fitness is never read: only their errors
         return o
 
     # --- state in and out ------------------------------------------------------------------------------

@@ -24,11 +24,13 @@ TASK_TRAIN_X, TASK_TRAIN_Y, TASK_VALID_X, TASK_VALID_Y, TASK_SEQUENCE = 0, 1, 2,
 TASK_N_TRAIN, TASK_EPOCHS, TASK_N_VALID, TASK_CLASSIFY, TASK_FN = 5, 6, 7, 8, 9
 TASK_REC_TRAIN_OFF, TASK_REC_VALID_OFF, TASK_MEM_OFF, TASK_F = 10, 11, 12, 13
 TASK_LANES_FN = 14  # the lockstep function of this task's kernel module (lanes.py)
+TASK_ORDERED = 15  # 0, or train rows x[seq[q]] for every step q, then labels y[seq[q]] (lanes_simd.py reads them)
 TASK_SLOTS = 16
 
 # option slots (-1 means "no limit")
 OPT_MAX_TRAIN, OPT_MAX_VALID, OPT_MAX_ABS_ERROR, OPT_RECORD = 0, 1, 2, 3
 OPT_REC_TRAIN_STRIDE, OPT_REC_VALID_STRIDE, OPT_MEM_STRIDE = 4, 5, 6
+OPT_NO_FITNESS = 7  # lockstep lanes (lanes.py): 1 skips the fitness, FIT stays 0 (FEC probes use only the errors)
 OPT_SLOTS = 8
 
 STAT_STEPS, STAT_REC_TRAIN, STAT_REC_VALID = 0, 1, 2

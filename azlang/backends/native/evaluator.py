@@ -17,6 +17,8 @@ from azlang.ir.nodes import MemoryShape
 from azlang.rng import Rng
 from azlang.tasks.task import ACCURACY, Task
 
+ORDERED_LIMIT = 1 << 28  # bytes of train data order_train copies at most (256 MiB per evaluator)
+
 
 @dataclass
 class BatchResult:
@@ -51,6 +53,7 @@ class NativeEvaluator:
         self._kernels = {F: kernel.kernel_address(F, shape) for F in self.Fs}
         self._batch = abi.BATCH_CTYPE(driver.batch_address())
         self.table = self._task_table()
+        self._ordered: list[np.ndarray] | None = None  # order_train's copies, kept alive: the table points at them
         self.mem = pack.aligned(max(lay.size for lay in self.layouts))
         self.scratch = pack.aligned(max(lay.scratch for lay in self.layouts))
         self._ws = (self.mem.ctypes.data, self.scratch.ctypes.data)  # addresses of the persistent buffers
@@ -71,6 +74,26 @@ class NativeEvaluator:
             [t.n_train, t.epochs, t.n_valid, int(t.eval_type == ACCURACY), t.F, self._kernels[t.F], lanes[t.F]]
             for t in self.tasks]
         return table
+
+    def order_train(self) -> bool:
+        """Give every task its train rows and labels in sequence order (TASK_ORDERED), which the lockstep lanes
+        then read as one stream per task, without an index to load first or prefetches to ask for: a copy of
+        F + 1 doubles per train step, made once and only when all of them fit in ORDERED_LIMIT bytes."""
+        if self._ordered is None:
+            need = sum(len(seq) * (t.F + 1) * 8 for t, seq in zip(self.tasks, self._sequences))
+            self._ordered = [] if need > ORDERED_LIMIT else [self._ordered_copy(t, seq)
+                                                                for t, seq in zip(self.tasks, self._sequences)]
+            if self._ordered:
+                self.table[:, abi.TASK_ORDERED] = [a.ctypes.data for a in self._ordered]
+        return bool(self._ordered)
+
+    @staticmethod
+    def _ordered_copy(task: Task, seq: np.ndarray) -> np.ndarray:
+        n, F = len(seq), task.F
+        out = pack.aligned(n * (F + 1))
+        out[:n * F].reshape(n, F)[...] = np.asarray(task.train_x).reshape(-1, F)[seq]
+        out[n * F:] = np.asarray(task.train_y)[seq]
+        return out
 
     # --- public API ----------------------------------------------------------------------------------
 

@@ -111,6 +111,7 @@ class Lanes:
         self.rows = f.gep(work, f.mul(n, LANE_ARRAYS), I64)  # each lane's copy of its task row
         self.limit = b.bitcast(f.ld(self.opts, abi.OPT_MAX_ABS_ERROR), F64)
         self.recording = f.flag(f.ld(self.opts, abi.OPT_RECORD))
+        self.scoring = f.b.not_(f.flag(f.ld(self.opts, abi.OPT_NO_FITNESS)))
 
     # --- accessors -------------------------------------------------------------------------------------
 
@@ -123,6 +124,10 @@ class Lanes:
     def row(self, lane):
         """The lane's copy of the first ROW_SLOTS slots of its task row (one load less per access)."""
         return self.f.gep(self.rows, self.f.mul(lane, ROW_SLOTS), I64)
+
+    def task_row(self, lane):
+        """The lane's row of the task table (all TASK_SLOTS slots)."""
+        return self.f.gep(self.tasks, self.f.mul(self.f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
 
     def tptr(self, row, slot: int):
         return self.f.b.inttoptr(self.f.ld(row, slot), PTR)
@@ -174,7 +179,7 @@ class Lanes:
                 b.store(c64(0), self.stat(lane, k))
             f.st(self.best, lane, cf(0.0), F64)
             f.st(self.act, lane, lane)
-            task_row = f.gep(self.tasks, f.mul(f.ld(self.lane_task, lane), abi.TASK_SLOTS), I64)
+            task_row = self.task_row(lane)
             for k in range(ROW_SLOTS):
                 f.st(self.row(lane), k, f.ld(task_row, k))
         self.setup()
@@ -310,7 +315,7 @@ class Lanes:
                 kept.set(f.add(kept.get(), 1))
             nv.set(kept.get())
         nvf = b.sitofp(n_valid, F64)
-        with f.loop(na) as i:
+        with f.if_(self.scoring), f.loop(na) as i:
             lane = f.ld(self.act, i)
             classify = f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
             v = fitness(self.cx, f.ld(self.loss, lane, F64), nvf, classify)

@@ -65,27 +65,56 @@ class LanesSoA(GroupMemory, Lanes):
 
     def load_group(self, g, q, train: bool) -> None:
         """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
-        f, b, F = self.f, self.f.b, self.layout.F
-        ys, xs = ir.Constant(vec(W), ir.Undefined), []
-        ahead = f.lt(f.add(q, PREFETCH_AHEAD), self.total) if train else None
-        live = self.mask(g, LIVE) if train else None
-        for l_ in range(W):
-            idx = f.ld(self.ptr(g, SEQ, l_), q) if train else q
-            x = f.gep(self.ptr(g, TX if train else VX, l_), f.mul(idx, F), F64)
-            ys = b.insert_element(ys, f.ld(self.ptr(g, TY if train else VY, l_), idx, F64), ir.Constant(I32, l_))
-            xs.append(x)
-            if train:
-                f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
-                on = b.and_(ahead, f.ne(b.and_(live, c64(1 << l_)), 0))
-                with f.if_(on):  # a live lane asks for its example PREFETCH_AHEAD steps on (rows in random order)
-                    nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
-                    with f.if_(self.needs_x):
-                        prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
-                    prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
+        f = self.f
+        if train:
+            ys = f.var(ir.Constant(vec(W), [0.0] * W))
+            with f.if_else(self.ordered) as (ordered, indexed):
+                with ordered:
+                    ys.set(self.examples(g, q, TX, TY, q, True))
+                with indexed:
+                    ys.set(self.indexed(g, q))
+            ys, xs = ys.get(), [self.ptr(g, XP, l_) for l_ in range(W)]
+        else:
+            xs = []
+            ys = self.examples(g, q, VX, VY, q, False, xs)
         with f.if_(self.needs_x):
             self.scatter(g, xs)
         self.vst(ys, self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
+
+    def examples(self, g, q, kx: int, ky: int, idx, keep: bool, xs=None):
+        """The labels of row idx of arrays kx/ky of every lane of group g (their rows' addresses into XP when
+        `keep`, else appended to xs). Train arrays in sequence order (TASK_ORDERED) are read at idx = q: one
+        stream per lane that the hardware prefetcher follows, no index to load first."""
+        f, b, F = self.f, self.f.b, self.layout.F
+        ys = ir.Constant(vec(W), ir.Undefined)
+        for l_ in range(W):
+            x = f.gep(self.ptr(g, kx, l_), f.mul(idx, F), F64)
+            ys = b.insert_element(ys, f.ld(self.ptr(g, ky, l_), idx, F64), ir.Constant(I32, l_))
+            if keep:
+                f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
+            else:
+                xs.append(x)
+        return ys
+
+    def indexed(self, g, q):
+        """Train labels of group g at step q through each lane's sequence, with prefetches PREFETCH_AHEAD on."""
+        f, b, F = self.f, self.f.b, self.layout.F
+        ys = ir.Constant(vec(W), ir.Undefined)
+        ahead = f.lt(f.add(q, PREFETCH_AHEAD), self.total)
+        live = self.mask(g, LIVE)
+        for l_ in range(W):
+            idx = f.ld(self.ptr(g, SEQ, l_), q)
+            x = f.gep(self.ptr(g, TX, l_), f.mul(idx, F), F64)
+            ys = b.insert_element(ys, f.ld(self.ptr(g, TY, l_), idx, F64), ir.Constant(I32, l_))
+            f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
+            on = b.and_(ahead, f.ne(b.and_(live, c64(1 << l_)), 0))
+            with f.if_(on):  # a live lane asks for its example PREFETCH_AHEAD steps on (rows in random order)
+                nxt = f.ld(self.ptr(g, SEQ, l_), f.add(q, PREFETCH_AHEAD))
+                with f.if_(self.needs_x):
+                    prefetch_row(b, f.gep(self.ptr(g, TX, l_), f.mul(nxt, F), F64), F)
+                prefetch(b, f.gep(self.ptr(g, TY, l_), nxt, F64))
+        return ys
 
     def scatter(self, g, xs) -> None:
         """The W feature rows at xs into v0 of group g: loaded as rows, transposed to W-vectors per element."""
@@ -124,6 +153,10 @@ class LanesSoA(GroupMemory, Lanes):
     def setup(self) -> None:
         f, b = self.f, self.f.b
         self.zero(self.mem, f.mul(self.ngroups, self.gstride))
+        ordered = f.var(c64(1))  # every lane's task has its train arrays in sequence order
+        with f.loop(self.n) as lane:
+            ordered.set(b.and_(ordered.get(), b.zext(f.ne(f.ld(self.task_row(lane), abi.TASK_ORDERED), 0), I64)))
+        self.ordered = f.flag(ordered.get())
         with f.loop(self.ngroups) as g:
             f.st(self.glist, g, g)
             live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
@@ -141,6 +174,11 @@ class LanesSoA(GroupMemory, Lanes):
                                 (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
                     f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
                 f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
+                with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
+                    xs = f.ld(self.task_row(self.lane(g, l_)), abi.TASK_ORDERED)
+                    total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
+                    f.st(self.gs(g, TX + l_), 0, xs)
+                    f.st(self.gs(g, TY + l_), 0, f.add(xs, f.mul(total, 8 * self.layout.F)))
         with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
             with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
                 self.zero(self.spare, c64(self.layout.size))
@@ -278,7 +316,8 @@ class LanesSoA(GroupMemory, Lanes):
                 best = f.ld(self.best, lane, F64)
                 f.st(self.best, lane, b.select(b.fcmp_ordered(">", v, best), v, best), F64)  # max(best, v)
 
-            self.each(self.mask(g, LIVE), fit)
+            with f.if_(self.scoring):
+                self.each(self.mask(g, LIVE), fit)
 
     def valid_step(self, g) -> None:
         f, b = self.f, self.f.b

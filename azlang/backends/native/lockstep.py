@@ -44,10 +44,12 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
                        np.concatenate([r.train_steps for r in results]))
 
 
-def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True):
+def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
+                      fitness: bool = True):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
     in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
-    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests)."""
+    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). fitness=False skips the
+    fitness as FEC probes do (OPT_NO_FITNESS): every fitness is then 0, all else the same."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
     from azlang.backends.native.lanes_simd import final_memory
@@ -61,6 +63,7 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     n, lay = len(ev.tasks), ev.layouts[0]
     o, _ = ev._options(EvalOptions(opts.max_abs_error, opts.max_train, opts.max_valid, False), ev.table.copy())
     o[abi.OPT_RECORD] = int(bool(opts.record))
+    o[abi.OPT_NO_FITNESS] = int(not fitness)
     caps = ev._record_caps(opts)
     rts, rvs = max(1, int(caps[0].max())), max(1, int(caps[1].max()))
     stride = -(-lay.size // 8) * 8

@@ -320,5 +320,14 @@ def fitness(cx: Cx, loss, n, classify):
     accuracy = b.fsub(f64(1.0), b.fdiv(loss, n))
     rms = cx.sqrt(b.fdiv(loss, n))
     finite = b.fcmp_ordered("!=", cx.fabs(rms), f64(math.inf))  # false for NaN and inf
-    squashed = b.select(finite, b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), cx.call("atan", rms))), f64(0.0))
+    # atan (a libm call) only where its value is used: a finite rms on a regression task
+    with b.if_else(b.and_(b.not_(classify), finite)) as (then, otherwise):
+        with then:
+            computed = b.fsub(f64(1.0), b.fmul(f64(TWO_OVER_PI), cx.call("atan", rms)))
+            from_then = b.block
+        with otherwise:
+            from_otherwise = b.block
+    squashed = b.phi(F64)
+    squashed.add_incoming(computed, from_then)
+    squashed.add_incoming(f64(0.0), from_otherwise)
     return b.select(classify, accuracy, squashed)

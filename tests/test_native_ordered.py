@@ -1,0 +1,101 @@
+"""Train data in sequence order (NativeEvaluator.order_train, TASK_ORDERED) and probes without fitness
+(OPT_NO_FITNESS): the lockstep lanes read the copies instead of indexing through each task's sequence, and
+compute exactly the same bits (fitness, train steps, errors, final memory, Rng) as without them."""
+
+import ctypes
+
+import numpy as np
+import pytest
+from native_support import cache_dir, label_task, quiet, same_bits  # noqa: F401  (autouse fixtures)
+from test_native_lanes import lockstep_programs
+
+from azlang.backends import native
+from azlang.backends.native import abi, evaluator
+from azlang.backends.native.lockstep import evaluate_lockstep
+from azlang.evaluate import EvalOptions
+from azlang.ir.nodes import MemoryShape
+from azlang.rng import Rng
+from azlang.tasks import synthetic
+
+pytestmark = pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+W = abi.SOA_W
+
+
+def _tasks(F: int, D: int, epochs: int):
+    """D tasks of one shape over several epochs (later epochs reshuffled), regression and classification."""
+    return [synthetic.linear(F, 9, 5, k, k + 1, epochs=epochs) if k % 2 else
+            label_task(F, 9, 5, seed=k, epochs=epochs) for k in range(D)]
+
+
+def assert_same(a, b, ra: Rng, rb: Rng, prog, fitness: bool = True) -> None:
+    assert ra.state == rb.state and a.train_steps.tolist() == b.train_steps.tolist(), prog
+    if fitness:
+        assert same_bits(a.fitness, b.fitness), prog
+    for x, y in zip(a.tasks[0], b.tasks[0]):
+        assert same_bits(x.train_errors, y.train_errors) and same_bits(x.valid_errors, y.valid_errors), prog
+        for bank in ("s", "v", "m"):
+            assert same_bits(x.memory[bank], y.memory[bank]), (bank, prog)
+
+
+def test_the_ordered_copy_holds_each_step_example_and_label():
+    tasks = _tasks(4, 3, epochs=3)
+    ev = native.NativeEvaluator(tasks, MemoryShape(4, 3, 1))
+    assert not ev.table[:, abi.TASK_ORDERED].any()
+    assert ev.order_train() and ev.order_train()  # made once
+    for t, row in zip(tasks, ev.table):
+        seq = t.train_sequence()
+        n = len(seq)
+        assert n == 3 * t.n_train and len(set(seq[:t.n_train])) == t.n_train
+        buf = np.ctypeslib.as_array((ctypes.c_double * (n * (t.F + 1))).from_address(
+            int(row[abi.TASK_ORDERED])))
+        assert same_bits(buf[:n * t.F].reshape(n, t.F), t.train_x[seq])
+        assert same_bits(buf[n * t.F:], t.train_y[seq])
+
+
+@pytest.mark.parametrize("F,epochs", [(2, 3), (4, 1), (4, 2), (16, 2)])
+def test_ordered_train_data_changes_no_bit(F, epochs):
+    """Many random programs (many lanes stop early, some validations fail), padding lanes included."""
+    shape = MemoryShape(5, 5, 2)
+    tasks = _tasks(F, 2 * W + 3, epochs)
+    plain, ordered = native.NativeEvaluator(tasks, shape), native.NativeEvaluator(tasks, shape)
+    assert ordered.order_train()
+    g = np.random.default_rng(F + 10 * epochs)
+    stopped = 0
+    for prog in lockstep_programs(g, shape, F, 120):
+        for opts in (EvalOptions(record=True), EvalOptions(max_abs_error=1e300, max_train=7)):
+            ra, rb = Rng(3), Rng(3)
+            a = evaluate_lockstep(plain, prog, ra, opts)
+            b = evaluate_lockstep(ordered, prog, rb, opts)
+            if opts.record:
+                assert_same(a, b, ra, rb, prog)
+            else:
+                assert ra.state == rb.state and same_bits(a.fitness, b.fitness), prog
+                assert a.train_steps.tolist() == b.train_steps.tolist()
+        stopped += int((a.train_steps < 9 * epochs).sum())
+    assert stopped >= 50
+
+
+def test_order_train_stays_off_past_its_memory_limit(monkeypatch):
+    monkeypatch.setattr(evaluator, "ORDERED_LIMIT", 100)
+    ev = native.NativeEvaluator(_tasks(4, 3, 2), MemoryShape(4, 3, 1))
+    assert not ev.order_train()
+    assert not ev.table[:, abi.TASK_ORDERED].any()
+
+
+@pytest.mark.parametrize("soa", [True, False])
+def test_probes_without_fitness_record_the_same_errors(soa):
+    """OPT_NO_FITNESS (the FEC probes' option) leaves every recorded error, step count and memory as it was
+    and only skips the fitness, which stays 0."""
+    shape = MemoryShape(5, 5, 2)
+    tasks = _tasks(4, W + 2, 1)
+    ev = native.NativeEvaluator(tasks, shape)
+    g = np.random.default_rng(7)
+    scored = 0
+    for prog in lockstep_programs(g, shape, 4, 60):
+        ra, rb = Rng(9), Rng(9)
+        a = evaluate_lockstep(ev, prog, ra, EvalOptions(record=True), soa=soa)
+        b = evaluate_lockstep(ev, prog, rb, EvalOptions(record=True), soa=soa, fitness=False)
+        assert_same(a, b, ra, rb, prog, fitness=False)
+        assert not b.fitness.any()
+        scored += int((a.fitness > 0).sum())
+    assert scored > 0
