@@ -116,6 +116,19 @@ def test_all_mutations_random_ops_fec_budget_identical(fec, budget):
     assert max(s[1] for s in sizes) >= 2
 
 
+def test_long_probes_past_the_precomputed_position_keys_identical():
+    """FEC probes of 200 + 100 examples: the native key hashes positions 1-256 from its table and the rest
+    computed; the keys (and so hits, misses and the cache) equal the Python loop's."""
+    from azlang.backends.native.search_fec import POSITION_KEYS
+
+    cfg = rich(**{"fec.num_train_examples": 200, "fec.num_valid_examples": 100,
+                  "tasks.search": ("linear:F4:D3:N220:V110",), "evolution.population": 20})
+    assert 200 < POSITION_KEYS < 300
+    py, nat = run_both(cfg, 8)
+    assert_same(py, nat)
+    assert py.state.cache.hits > 0 and py.state.cache.misses > 0
+
+
 def test_immigrants_replace_slots_and_their_live_programs():
     """Programs written from Python (immigrants) replace a slot's program and drop its probe records and its
     kept live program; the immigrants get the best fitness so that they are chosen as parents right away."""

@@ -43,17 +43,18 @@ def build_hash(lib: Lib) -> None:
     acc = f.var(c64(0))
     keys = table(lib.module, "fec_position_keys", [_signed(_mix((i + 1) * GAMMA & MASK64)) for i in range(POSITION_KEYS)])
 
+    def term(buf, i, key):
+        e = b.fadd(f.ld(buf, i, F64), cf(0.0))  # -0.0 -> +0.0, like the Python key
+        acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key))))
+
     def add_all(buf, n, first):
-        with f.loop(n) as i:
-            e = b.fadd(f.ld(buf, i, F64), cf(0.0))  # -0.0 -> +0.0, like the Python key
-            pos = f.add(i, first)
-            key = f.var(c64(0))
-            with f.if_else(f.lt(pos, POSITION_KEYS)) as (known, far):
-                with known:
-                    key.set(f.const(keys, pos))
-                with far:
-                    key.set(mix(b, b.mul(f.add(pos, 1), c64(GAMMA))))
-            acc.set(b.add(acc.get(), mix(b, b.xor(b.bitcast(e, I64), key.get()))))
+        # positions in the table first, in a loop without a branch (LLVM vectorises it), then any beyond it
+        room = f.sub(c64(POSITION_KEYS), first)
+        known = f.sel(f.lt(room, 0), 0, f.sel(f.lt(n, room), n, room))
+        with f.loop(known) as i:
+            term(buf, i, f.const(keys, f.add(i, first)))
+        with f.loop(n, known) as i:
+            term(buf, i, mix(b, b.mul(f.add(f.add(i, first), 1), c64(GAMMA))))
 
     add_all(rt, nt, c64(0))
     add_all(rv, nv, nt)
