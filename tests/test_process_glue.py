@@ -181,14 +181,23 @@ def reference_live_rows(code: np.ndarray, sizes, shape) -> np.ndarray:
 
 
 @pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
-@pytest.mark.parametrize("seed", [1, 2])
-def test_native_live_programs_are_the_reference_dce(seed):
-    """Each slot's live program (written by the native loop with its child) is the dce of the slot's program."""
-    from test_search_native_loop import rich, run_both
+@pytest.mark.parametrize("seed,wide", [(1, False), (2, False), (3, True)])
+def test_native_live_programs_are_the_reference_dce(seed, wide):
+    """Each slot's live program (written by the native loop with its child) is the dce of the slot's program;
+    `wide`: 70 registers, so a register set takes two int64 words (the decoded masks too)."""
+    from dataclasses import replace
 
-    from azlang.search.config import override
+    from test_search_native_loop import assert_same, rich, run_both
 
-    _, nat = run_both(override(rich(), {"run.random_seed": seed}), 3)
+    from azlang.backends.native.search_dce import width
+    from azlang.search.config import MemoryConfig, override
+
+    cfg = override(rich(), {"run.random_seed": seed})
+    if wide:
+        cfg = replace(cfg, memory=MemoryConfig(40, 20, 10))
+    py, nat = run_both(cfg, 3)
+    assert width(nat.native.shape) == (128 if wide else 64)
+    assert_same(py, nat)
     keep, shape = nat.native.ctx.keep, nat.native.shape
     checked = 0
     for i in range(nat.P):

@@ -160,7 +160,7 @@ class NativeLoop:
     """The context array of one island and the calls into the generated chunk function."""
 
     def __init__(self, isl: Island, cfg: ExperimentConfig):
-        from azlang.backends.native import search_loop  # llvmlite: imported only when a native loop is built
+        from azlang.backends.native import search_dce, search_loop  # llvmlite: only when a native loop is built
 
         ev = isl.evaluator
         self.whole = ev.backend.whole  # the NativeEvaluator: task table, kernels, checked tasks
@@ -172,7 +172,7 @@ class NativeLoop:
         self._evaluation(isl, cfg)
         st = isl.state
         sizes = [sum(isl.gen.size_init)] + [len(bc.code) for bc in list(st.programs) + list(isl.seeds)]
-        self.pop = Population(self.ctx, isl.P, len(ev.examples), max(sizes) + 8)
+        self.pop = Population(self.ctx, isl.P, len(ev.examples), max(sizes) + 8, search_dce.width(self.shape) // 64)
         for i, bc in enumerate(st.programs):
             self.pop.put(i, bc, self.shape, self.Fs)
         if st.best is not None:

@@ -24,8 +24,9 @@ class Population:
     """P slots of at most `cap` rows each (code int32 (P, cap, 4), data (P, cap, 3)) plus per-slot
     probe records, the child and live-program buffers and the best-ever program."""
 
-    def __init__(self, ctx: Ctx, P: int, n_tasks: int, cap: int):
+    def __init__(self, ctx: Ctx, P: int, n_tasks: int, cap: int, mask_words: int = 1):
         self.ctx, self.P, self.nt = ctx, P, n_tasks
+        self.mask_words = mask_words  # int64 words of one register bit set (search_dce.width / 64)
         self.fit = ctx.array("FIT", np.zeros(P))
         self.sizes = ctx.array("POP_SIZES", np.zeros((P, 3), dtype=np.int64))
         for name in ("PPART", "PSTEPS", "PVALID"):
@@ -58,6 +59,7 @@ class Population:
             self._grow(f"{prefix}_CODE", (cap + 1, 4), np.int32)
             self._grow(f"{prefix}_DATA", (cap + 1, 3), np.float64)
         self.ctx.array("MARK", np.zeros(cap + 1, dtype=np.int64))
+        self.ctx.array("DCE_MASKS", pack.aligned(4 * (cap + 1) * self.mask_words, np.int64))  # 4 sets per row
         self.ctx["CAP"] = cap
 
     def _grow(self, name: str, shape, dtype) -> None:

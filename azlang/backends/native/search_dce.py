@@ -25,6 +25,7 @@ def width(shape) -> int:
 def build_dce(lib: Lib) -> None:
     W = ir.IntType(width(lib.shape))
     lib.bits = W
+    _build_decode(lib, W)
     _build_sweep(lib, W)
     f = Fn(lib.module, "dce", ir.VoidType(), [PTR, PTR, PTR, PTR, PTR, PTR])  # src code/data/sizes -> dst
     _dce(f, lib, W, *f.args)
@@ -41,36 +42,46 @@ def _bit(f: Fn, lib: Lib, W, kind, addr):
     return b.select(f.eq(kind, 0), ir.Constant(W, 0), one)
 
 
+def _build_decode(lib: Lib, W) -> None:
+    """decode(code, n, masks): per row r of code, the sweep's four masks at masks[4r:4r+4]: `always` (all
+    ones for a random op, which is kept whatever is live), `out` (the registers whose liveness makes the row
+    live) and, for a row that runs, `kill` (what it overwrites) and `gen` (what it reads) folded into
+    `keep` = ~kill and `gen`. NO_OP: nothing. OP57/58 write one element: kill and gen are empty."""
+    f = Fn(lib.module, "dce_decode", ir.VoidType(), [PTR, I64, PTR])
+    code, n, masks = f.args
+    b = f.b
+    zero, ones = ir.Constant(W, 0), ir.Constant(W, -1)
+    with f.loop(n) as r:
+        op = b.sext(f.ld(code, f.mul(r, 4), I32), I64)
+        outb = _bit(f, lib, W, f.const(lib.op_out, op), b.sext(f.ld(code, f.add(f.mul(r, 4), 3), I32), I64))
+        in1 = _bit(f, lib, W, f.const(lib.op_in1, op), b.sext(f.ld(code, f.add(f.mul(r, 4), 1), I32), I64))
+        in2 = _bit(f, lib, W, f.const(lib.op_in2, op), b.sext(f.ld(code, f.add(f.mul(r, 4), 2), I32), I64))
+        rand, partial = f.flag(f.const(lib.op_random, op)), f.flag(f.const(lib.op_partial, op))
+        plain = b.not_(b.or_(rand, partial))
+        row = f.mul(r, 4)
+        f.st(masks, row, b.select(rand, ones, zero), W)
+        f.st(masks, f.add(row, 1), outb, W)
+        f.st(masks, f.add(row, 2), b.not_(b.select(partial, zero, outb)), W)
+        f.st(masks, f.add(row, 3), b.select(plain, b.or_(in1, in2), zero), W)
+    lib.dce_decode = f.finish()
+
+
 def _build_sweep(lib: Lib, W) -> None:
-    """sweep(code, n, live_out, mark, do_mark) -> live_in: one backward pass over a component."""
-    f = Fn(lib.module, "live_sweep", W, [PTR, I64, W, PTR, I64])
-    code, n, live_out, mark, do_mark = f.args
+    """sweep(masks, n, live_out, mark) -> live_in: one backward pass over a decoded component, without a
+    branch per row: a row runs (and is marked) when it is random or writes a live register; then its
+    registers die (`keep`) and its inputs become live (`gen`)."""
+    f = Fn(lib.module, "live_sweep", W, [PTR, I64, W, PTR])
+    masks, n, live_out, mark = f.args
     b = f.b
     live = f.var(live_out)
     zero = ir.Constant(W, 0)
     with f.loop_down(n) as r:
-        op = b.sext(f.ld(code, f.mul(r, 4), I32), I64)
-        keep = f.var(c64(0))
-        with f.if_(f.ne(op, 0)):
-            out = b.sext(f.ld(code, f.add(f.mul(r, 4), 3), I32), I64)
-            outb = _bit(f, lib, W, f.const(lib.op_out, op), out)
-            cur = live.get()
-            hit = b.icmp_unsigned("!=", b.and_(cur, outb), zero)
-            with f.if_else(f.flag(f.const(lib.op_random, op))) as (rand, other):
-                with rand:
-                    keep.set(1)
-                    live.set(b.and_(cur, b.not_(outb)))
-                with other, f.if_(hit):
-                    keep.set(1)
-                    with f.if_(b.not_(f.flag(f.const(lib.op_partial, op)))):
-                        in1 = b.sext(f.ld(code, f.add(f.mul(r, 4), 1), I32), I64)
-                        in2 = b.sext(f.ld(code, f.add(f.mul(r, 4), 2), I32), I64)
-                        ins = b.or_(
-                            _bit(f, lib, W, f.const(lib.op_in1, op), in1), _bit(f, lib, W, f.const(lib.op_in2, op), in2)
-                        )
-                        live.set(b.or_(b.and_(cur, b.not_(outb)), ins))
-        with f.if_(f.flag(do_mark)):
-            f.st(mark, r, keep.get(), I64)
+        row = f.mul(r, 4)
+        cur = live.get()
+        hit = b.icmp_unsigned("!=", b.or_(f.ld(masks, row, W), b.and_(cur, f.ld(masks, f.add(row, 1), W))), zero)
+        after = b.or_(b.and_(cur, f.ld(masks, f.add(row, 2), W)), f.ld(masks, f.add(row, 3), W))
+        live.set(b.select(hit, after, cur))
+        f.st(mark, r, b.zext(hit, I64), I64)
     f.ret(live.get())
     lib.live_sweep = f.finish()
 
@@ -78,7 +89,9 @@ def _build_sweep(lib: Lib, W) -> None:
 def _dce(f: Fn, lib: Lib, W, code, data, sizes, dcode, ddata, dsizes) -> None:
     b = f.b
     ns, np_, nl = (f.ld(sizes, k) for k in range(3))
-    pcode, lcode = f.gep(code, f.mul(ns, 4), I32), f.gep(code, f.mul(f.add(ns, np_), 4), I32)
+    masks = f.cxp("DCE_MASKS")
+    f.call(lib.dce_decode, code, f.add(f.add(ns, np_), nl), masks)
+    pmasks, lmasks = f.gep(masks, f.mul(ns, 4), W), f.gep(masks, f.mul(f.add(ns, np_), 4), W)
     one = ir.Constant(W, 1)
     kill = b.not_(b.or_(one, b.shl(one, ir.Constant(W, lib.shape.S))))  # ~(s0 | v0)
     s1 = ir.Constant(W, 2)
@@ -93,14 +106,14 @@ def _dce(f: Fn, lib: Lib, W, code, data, sizes, dcode, ddata, dsizes) -> None:
     with f.forever():
         # every round marks: the round that finds the fixed point swept with its live-outs, so its marks stand
         lop, lol = outs()
-        new_p = f.call(lib.live_sweep, pcode, np_, lop, pmark, 1)
-        new_l = f.call(lib.live_sweep, lcode, nl, lol, lmark, 1)
+        new_p = f.call(lib.live_sweep, pmasks, np_, lop, pmark)
+        new_l = f.call(lib.live_sweep, lmasks, nl, lol, lmark)
         same = b.and_(b.icmp_unsigned("==", new_p, lip.get()), b.icmp_unsigned("==", new_l, lil.get()))
         with f.if_(same):
             f.brk()
         lip.set(new_p)
         lil.set(new_l)
-    f.call(lib.live_sweep, code, ns, b.and_(lip.get(), kill), mark, 1)
+    f.call(lib.live_sweep, masks, ns, b.and_(lip.get(), kill), mark)
     _compact(f, code, data, sizes, dcode, ddata, dsizes, mark)
 
 
