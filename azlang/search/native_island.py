@@ -258,7 +258,7 @@ class NativeLoop:
         o = np.zeros(kabi.OPT_SLOTS, dtype=np.int64)
         o[kabi.OPT_MAX_TRAIN], o[kabi.OPT_MAX_VALID], o[kabi.OPT_RECORD] = max_train, max_valid, int(record)
         o[kabi.OPT_MAX_ABS_ERROR] = np.float64(self.whole.max_abs_error).view(np.int64)
-        o[kabi.OPT_NO_FITNESS] = int(record)  # the probes' fitness is never read: only their errors
+        o[kabi.OPT_PROBE] = int(record)  # a probe's fitness and memory are never read: only its errors
         return o
 
     # --- state in and out ------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ TASK_SLOTS = 16
 # option slots (-1 means "no limit")
 OPT_MAX_TRAIN, OPT_MAX_VALID, OPT_MAX_ABS_ERROR, OPT_RECORD = 0, 1, 2, 3
 OPT_REC_TRAIN_STRIDE, OPT_REC_VALID_STRIDE, OPT_MEM_STRIDE = 4, 5, 6
-OPT_NO_FITNESS = 7  # lockstep lanes (lanes.py): 1 skips the fitness, FIT stays 0 (FEC probes use only the errors)
+OPT_PROBE = 7  # lockstep lanes: 1 for an FEC probe, which uses only the recorded errors: no fitness (FIT stays 0)
+# and, in lane groups, no final memory
 OPT_SLOTS = 8
 
 STAT_STEPS, STAT_REC_TRAIN, STAT_REC_VALID = 0, 1, 2

@@ -109,8 +109,8 @@ class GroupMemory:
                 f.st(mine, e, f.ld(grp, f.mul(e, W), F64), F64)
 
     def stopped(self, lane) -> None:
-        """A stopped lane's group computes on: when recording, keep its memory as it is now."""
-        with self.f.if_(self.recording):
+        """A stopped lane's group computes on: when recording (not a probe), keep its memory as it is now."""
+        with self.f.if_(self.keeps_memory):
             self.keep(lane)
 
     def ptr(self, g, k: int, l_: int):

@@ -190,7 +190,7 @@ class LanesSoA(GroupMemory, Lanes):
 
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
-        self.needs_x = b.or_(self.recording, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
+        self.needs_x = b.or_(self.keeps_memory, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
                                                       f.add(self.np, self.nl)))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         ng = f.var(self.ngroups)

@@ -45,11 +45,12 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
 
 
 def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
-                      fitness: bool = True):
+                      probe: bool = False):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
     in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
-    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). fitness=False skips the
-    fitness as FEC probes do (OPT_NO_FITNESS): every fitness is then 0, all else the same."""
+    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). probe=True runs as FEC
+    probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
+    it); errors, train steps and the Rng are the same."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
     from azlang.backends.native.lanes_simd import final_memory
@@ -63,7 +64,7 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     n, lay = len(ev.tasks), ev.layouts[0]
     o, _ = ev._options(EvalOptions(opts.max_abs_error, opts.max_train, opts.max_valid, False), ev.table.copy())
     o[abi.OPT_RECORD] = int(bool(opts.record))
-    o[abi.OPT_NO_FITNESS] = int(not fitness)
+    o[abi.OPT_PROBE] = int(probe)
     caps = ev._record_caps(opts)
     rts, rvs = max(1, int(caps[0].max())), max(1, int(caps[1].max()))
     stride = -(-lay.size // 8) * 8
@@ -90,6 +91,6 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
         tasks = [[TaskResult(float(fit[t]), int(stats[t, abi.STAT_STEPS]),
                              arrays["REC_TRAIN"][t * rts:t * rts + stats[t, abi.STAT_REC_TRAIN]].tolist(),
                              arrays["REC_VALID"][t * rvs:t * rvs + stats[t, abi.STAT_REC_VALID]].tolist(),
-                             snapshot(mem[t].copy(), lay))
+                             None if probe and soa else snapshot(mem[t].copy(), lay))
                   for t in range(n)]]
     return BatchResult(fit.reshape(1, n).copy(), stats[:, abi.STAT_STEPS].reshape(1, n).copy(), tasks)
