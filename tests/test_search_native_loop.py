@@ -93,6 +93,7 @@ def test_demo_config_identical():
     py, nat = run_both(override(demo_config(), {"run.random_seed": 1}), 3)
     assert_same(py, nat)
     assert py.state.cache.hits > 0 and py.state.individuals == 4000
+    assert nat.native.ctx["MEMO_HITS"] > 0  # children reused the probe records of a slot other than their parent
 
 
 def test_demo_config_from_linear_models_identical():

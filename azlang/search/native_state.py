@@ -37,6 +37,12 @@ class Population:
             ctx.array(name, np.zeros(3, dtype=np.int64))
         ctx.array("PL_SIZES", np.zeros((P, 3), dtype=np.int64))
         self.live_ok = ctx.array("PL_OK", np.zeros(P, dtype=np.int64))
+        # the slots' live programs by hash (search_dce.live_hash): PHASH[i] is valid with PL_OK[i]; a table entry
+        # only names a slot to compare with (search_loop.evaluate checks the whole program)
+        ctx.array("PHASH", np.zeros(P, dtype=np.int64))
+        size = 1 << max(4, (4 * P - 1).bit_length())
+        ctx.array("PM_TABLE", np.full(size, -1, dtype=np.int64))
+        ctx["PM_MASK"] = size - 1
         self.code = np.zeros((P, 0, 4), dtype=np.int32)
         self.data = np.zeros((P, 0, 3))
         self.resize(cap)

@@ -23,6 +23,7 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "CH_CODE CH_DATA CH_SIZES CH_PART CH_STEPS CH_VALID",
     "LV_CODE LV_DATA LV_SIZES LP_CODE LP_DATA LP_SIZES MARK DCE_MASKS",
     "PL_CODE PL_DATA PL_SIZES PL_OK",  # per slot: its live program, when PL_OK (kept for its use as a parent)
+    "PHASH PM_TABLE PM_MASK CH_HASH MEMO_HITS",  # per slot its live program's hash; a direct-mapped table hash -> slot
     "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
     "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",
     "COUNT SOURCE DONE",

@@ -16,6 +16,9 @@ from llvmlite import ir
 
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_emit import Fn, Lib, c64
+from azlang.backends.native.search_fec import combine
+from azlang.backends.native.search_gen import mix
+from azlang.rng import GAMMA
 
 
 def width(shape) -> int:
@@ -33,6 +36,9 @@ def build_dce(lib: Lib) -> None:
     f = Fn(lib.module, "same_program", I1, [PTR, PTR, PTR, PTR, PTR, PTR])
     _same(f, *f.args)
     lib.same_program = f.finish()
+    f = Fn(lib.module, "live_hash", I64, [PTR, PTR, PTR])
+    _hash(f, *f.args)
+    lib.live_hash = f.finish()
 
 
 def _bit(f: Fn, lib: Lib, W, kind, addr):
@@ -148,3 +154,25 @@ def _same(f: Fn, acode, adata, asizes, bcode, bdata, bsizes) -> None:
     with f.loop(f.mul(total, 3)) as k, f.if_(f.ne(f.ld(adata, k, I64), f.ld(bdata, k, I64))):
         f.ret(ir.Constant(I1, 0))
     f.ret(ir.Constant(I1, 1))
+
+
+def _hash(f: Fn, code, data, sizes) -> None:
+    """A 64-bit hash of a program (sizes, code fields, constants' bits) that only picks the population slot to
+    compare with (same_program decides): position-keyed mixes summed, a loop LLVM vectorises."""
+    b = f.b
+    total = c64(0)
+    h = c64(0)
+    for c in range(3):
+        s = f.ld(sizes, c)
+        total = f.add(total, s)
+        h = combine(b, h, s)
+    acc = f.var(h)
+
+    def words(p, n, salt: int):
+        with f.loop(n) as k:
+            key = b.mul(f.add(k, salt), c64(GAMMA))
+            acc.set(b.add(acc.get(), mix(b, b.xor(f.ld(p, k), key))))
+
+    words(code, f.mul(total, 2), 1)  # a row's four int32 fields as two int64 words
+    words(data, f.mul(total, 3), 1 << 40)
+    f.ret(acc.get())

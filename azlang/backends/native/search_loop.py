@@ -65,32 +65,55 @@ def _evaluate(lib: Lib) -> None:
     f.cx_add("EVALUATIONS", 1)
     f.call(lib.budget)
     f.call(lib.dce, *child(f), *live(f))
-    same = f.var(ir.Constant(I1, 0))
-    with f.if_(b.and_(has_parent, f.flag(f.cx("FEC")))):
+    same, src = f.var(ir.Constant(I1, 0)), f.var(parent)  # src: the slot whose probe records the child reuses
+    fec = f.flag(f.cx("FEC"))
+    with f.if_(b.and_(has_parent, fec)):
         ps, ok = Slot(f, parent), f.cxp("PL_OK")
         with f.if_(f.eq(f.ld(ok, parent), 0)):  # written from Python since (or resized): dce it once here
             f.call(lib.dce, ps.code, ps.data, ps.sizes, *ps.live)
             f.st(ok, parent, c64(1))
+            f.st(f.cxp("PHASH"), parent, f.call(lib.live_hash, *ps.live))
         same.set(f.call(lib.same_program, *live(f), *ps.live))
+    with f.if_(fec):
+        _memo(f, lib, same, src, parent)
     nt, valid, fits = f.cx("NT"), f.cxp("CH_VALID"), f.cxp("TASKFITS")
     with f.loop(nt) as t:
         f.st(valid, t, c64(0))
     hurdle = f.flag(f.cx("HURDLE"))
     k = f.sel(hurdle, f.cx("HURDLE_K"), nt)
-    f.call(lib.stage, c64(0), k, same.get(), parent)
+    f.call(lib.stage, c64(0), k, same.get(), src.get())
     with f.loop(k) as t:
-        f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
+        f.st(fits, t, f.call(lib.task_fitness, t, same.get(), src.get()), F64)
     with f.if_(hurdle):
         partial = f.call(lib.combine, k)
         f.cx_add("H_TESTED", 1)
         with f.if_(b.fcmp_ordered("<", partial, f.cxf("HURDLE_VALUE"))):
             f.ret(partial)
         f.cx_add("H_PASSED", 1)
-        f.call(lib.stage, k, nt, same.get(), parent)
+        f.call(lib.stage, k, nt, same.get(), src.get())
         with f.loop(nt, k) as t:
-            f.st(fits, t, f.call(lib.task_fitness, t, same.get(), parent), F64)
+            f.st(fits, t, f.call(lib.task_fitness, t, same.get(), src.get()), F64)
     f.ret(f.call(lib.combine, nt))
     lib.evaluate = f.finish()
+
+
+def _memo(f: Fn, lib: Lib, same, src, parent) -> None:
+    """CH_HASH = the child's live-program hash; a child whose live program is not its parent's but equals the
+    live program of the slot the table names for its hash (compared in full) reuses that slot's probe records,
+    as a child like its parent reuses the parent's: a probe depends on the live program alone."""
+    b = f.b
+    with f.if_else(same.get()) as (parents, other):
+        with parents:
+            f.cx_set("CH_HASH", f.ld(f.cxp("PHASH"), parent))
+        with other:
+            h = f.call(lib.live_hash, *live(f))
+            f.cx_set("CH_HASH", h)
+            s = f.ld(f.cxp("PM_TABLE"), b.and_(h, f.cx("PM_MASK")))
+            with f.if_(f.le(0, s)), f.if_(f.ne(f.ld(f.cxp("PL_OK"), s), 0)), f.if_(f.eq(f.ld(f.cxp("PHASH"), s), h)), \
+                    f.if_(f.call(lib.same_program, *live(f), *Slot(f, s).live)):
+                same.set(ir.Constant(I1, 1))
+                src.set(s)
+                f.cx_add("MEMO_HITS", 1)
 
 
 def _write_child(lib: Lib) -> None:
@@ -104,6 +127,9 @@ def _write_child(lib: Lib) -> None:
     with f.if_(f.flag(f.cx("FEC"))):  # kept for its use as a parent (only FEC compares live programs)
         copy_program(f, *s.live, *live(f))  # evaluate left the child's live program in LV
         f.st(f.cxp("PL_OK"), cur, c64(1))
+        h = f.cx("CH_HASH")
+        f.st(f.cxp("PHASH"), cur, h)
+        f.st(f.cxp("PM_TABLE"), b.and_(h, f.cx("PM_MASK")), cur)
     f.st(f.cxp("FIT"), cur, fit, F64)
     nt = f.cx("NT")
     for dst, name in ((s.part, "CH_PART"), (s.steps, "CH_STEPS"), (s.valid, "CH_VALID")):
