@@ -100,3 +100,20 @@ def test_probe_runs_record_the_same_errors(soa):
         assert not b.fitness.any() and all((r.memory is None) == soa for r in b.tasks[0])
         scored += int((a.fitness > 0).sum())
     assert scored > 0
+
+
+def test_the_lane_call_benchmark_runs(monkeypatch, capsys):
+    """benchmarks/bench_lanes_call.py (probe and full calls through lockstep.lane_call) stays runnable."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_lanes_call.py"
+    spec = importlib.util.spec_from_file_location("bench_lanes_call", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(sys, "argv", ["bench_lanes_call.py", "--calls", "16", "--repeats", "1"])
+    bench.main()
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("|") and "ns/call" not in ln]
+    assert len(rows) == len(bench.PROGRAMS) + 1  # the separator and one row per program
+    assert all(float(x) > 0 for ln in rows[1:] for x in ln.strip("| ").split(" | ")[1:])

@@ -44,16 +44,10 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
                        np.concatenate([r.train_steps for r in results]))
 
 
-def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
-                      probe: bool = False):
-    """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
-    in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
-    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). probe=True runs as FEC
-    probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
-    it); errors, train steps and the Rng are the same."""
-    from azlang.backends.native import kernel
-    from azlang.backends.native.evaluator import BatchResult, address, snapshot
-    from azlang.backends.native.lanes_simd import final_memory
+def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: bool = False):
+    """The argument block of one lockstep call of `program` on every task of `ev` (a NativeEvaluator), and the
+    arrays it points to (kept alive by the caller): what evaluate_lockstep passes to the lanes function."""
+    from azlang.backends.native.evaluator import address
 
     opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
     bc = pack.as_bytecode(program)
@@ -79,6 +73,24 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     for name, v in (("NS", bc.sizes[0]), ("NP", bc.sizes[1]), ("NL", bc.sizes[2]), ("N", n), ("RNG_STRIDE", 0),
                     ("MEM_STRIDE", stride), ("RT_STRIDE", rts), ("RV_STRIDE", rvs)):
         args[abi.L[name]] = v
+    return args, arrays
+
+
+def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
+                      probe: bool = False):
+    """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
+    in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
+    (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). probe=True runs as FEC
+    probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
+    it); errors, train steps and the Rng are the same."""
+    from azlang.backends.native import kernel
+    from azlang.backends.native.evaluator import BatchResult, address, snapshot
+    from azlang.backends.native.lanes_simd import final_memory
+
+    opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
+    args, arrays = lane_call(ev, program, rng, opts, probe)
+    n, lay = len(ev.tasks), ev.layouts[0]
+    stride, rts, rvs = (int(args[abi.L[k]]) for k in ("MEM_STRIDE", "RT_STRIDE", "RV_STRIDE"))
     with ev._lock:
         abi.LANES_CTYPE(kernel.lanes_address(ev.tasks[0].F, ev.shape, soa))(address(args))
     rng.state = int(arrays["RNG"][0])
