@@ -132,18 +132,30 @@ def reference_fitness(cfg: ExperimentConfig, backend, tasks) -> float:
 
 @dataclass
 class Report:
-    """What an island tells the coordinator at a sweep boundary."""
+    """What an island tells the coordinator at a sweep boundary. The population's (mean, stdev, best) is worked
+    out from its fitnesses when a progress line asks for it (most sweeps print none); a report that crosses to
+    another process carries the three numbers instead of the population."""
 
     island: int
     individuals: int
     train_steps: int
-    fitnesses_stats: tuple[float, float, float]
+    fitnesses: list[float] | None = field(repr=False)  # a copy taken at the boundary
     fec: tuple[int, int]  # hits, misses
     hurdle: tuple[int, int]  # passed, tested
     emigrants: list | None = None
     state: IslandState | None = None
     best_ever: float | None = None  # the best fitness evaluated in this experiment (random search's answer)
     last: bool = False  # a worker process's final report (its state after a stop)
+    stats: tuple[float, float, float] | None = field(default=None, repr=False)
+
+    @property
+    def fitnesses_stats(self) -> tuple[float, float, float]:
+        if self.stats is None:
+            self.stats = population_stats(self.fitnesses)
+        return self.stats
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "stats": self.fitnesses_stats, "fitnesses": None}
 
 
 def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
@@ -158,7 +170,7 @@ def state_report(st: IslandState, emigrants=None, with_state: bool = False) -> R
         st.island,
         st.individuals,
         st.counters.train_steps,
-        population_stats(st.fitnesses),
+        list(st.fitnesses),
         fec,
         hurdle,
         emigrants,
