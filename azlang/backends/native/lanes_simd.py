@@ -70,19 +70,19 @@ class LanesSoA(GroupMemory, Lanes):
             ys = f.var(ir.Constant(vec(W), [0.0] * W))
             with f.if_else(self.ordered) as (ordered, indexed):
                 with ordered:
-                    ys.set(self.examples(g, q, TX, TY, q, True))
+                    ys.set(self.examples(g, TX, TY, q, True))
                 with indexed:
                     ys.set(self.indexed(g, q))
             ys, xs = ys.get(), [self.ptr(g, XP, l_) for l_ in range(W)]
         else:
             xs = []
-            ys = self.examples(g, q, VX, VY, q, False, xs)
+            ys = self.examples(g, VX, VY, q, False, xs)
         with f.if_(self.needs_x):
             self.scatter(g, xs)
         self.vst(ys, self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
 
-    def examples(self, g, q, kx: int, ky: int, idx, keep: bool, xs=None):
+    def examples(self, g, kx: int, ky: int, idx, keep: bool, xs=None):
         """The labels of row idx of arrays kx/ky of every lane of group g (their rows' addresses into XP when
         `keep`, else appended to xs). Train arrays in sequence order (TASK_ORDERED) are read at idx = q: one
         stream per lane that the hardware prefetcher follows, no index to load first."""
