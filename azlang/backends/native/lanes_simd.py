@@ -139,14 +139,18 @@ class LanesSoA(GroupMemory, Lanes):
                         glist, ng)
 
     def compact(self, glist, ng, k: int) -> None:
-        """Keep in glist[0:ng] the groups whose mask k is not empty."""
-        f, kept = self.f, self.f.var(c64(0))
-        with f.loop(ng.get()) as a:
-            g = f.ld(glist, a)
-            with f.if_(f.ne(self.mask(g, k), 0)):
-                f.st(glist, kept.get(), g)
-                kept.set(f.add(kept.get(), 1))
-        ng.set(kept.get())
+        """Keep in glist[0:ng] the groups whose mask k is not empty: only after a step in which a lane stopped
+        (`stops`, set where a mask loses lanes; cleared here), else the list stands."""
+        f = self.f
+        with f.if_(f.ne(self.stops.get(), 0)):
+            self.stops.set(c64(0))
+            kept = f.var(c64(0))
+            with f.loop(ng.get()) as a:
+                g = f.ld(glist, a)
+                with f.if_(f.ne(self.mask(g, k), 0)):
+                    f.st(glist, kept.get(), g)
+                    kept.set(f.add(kept.get(), 1))
+            ng.set(kept.get())
 
     # --- set-up and the loop --------------------------------------------------------------------------------
 
@@ -193,6 +197,7 @@ class LanesSoA(GroupMemory, Lanes):
         self.needs_x = b.or_(self.keeps_memory, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
                                                       f.add(self.np, self.nl)))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        self.stops = f.var(c64(0))  # a lane stopped since the last compact
         ng = f.var(self.ngroups)
         rem = f.var(remaining)
         with f.forever():
@@ -232,6 +237,7 @@ class LanesSoA(GroupMemory, Lanes):
                 with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
                     self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
                     self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
+                    self.stops.set(c64(1))
                 with f.if_(self.recording):
                     self.each(self.mask(g, LIVE), lambda l_: self.record(
                         "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
@@ -337,6 +343,7 @@ class LanesSoA(GroupMemory, Lanes):
         newly = b.and_(self.bad(ae), vl)
         with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
             self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
+            self.stops.set(c64(1))
         vl = b.and_(vl, b.not_(newly))
         self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
         self.set_mask(g, VLIVE, vl)
