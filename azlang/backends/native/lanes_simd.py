@@ -341,12 +341,12 @@ class LanesSoA(GroupMemory, Lanes):
         ae = self.cx.fabs(e)
         vl = self.mask(g, VLIVE)
         newly = b.and_(self.bad(ae), vl)
+        vl = b.and_(vl, b.not_(newly))
         with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
             self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
             self.stops.set(c64(1))
-        vl = b.and_(vl, b.not_(newly))
-        self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
-        self.set_mask(g, VLIVE, vl)
+            self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
+            self.set_mask(g, VLIVE, vl)
         with f.if_(self.recording):
             self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
                                                  b.extract_element(ae, ir.Constant(I32, l_))))
