@@ -70,32 +70,36 @@ class LanesSoA(GroupMemory, Lanes):
             ys = f.var(ir.Constant(vec(W), [0.0] * W))
             with f.if_else(self.ordered) as (ordered, indexed):
                 with ordered:
-                    ys.set(self.examples(g, TX, TY, q, True))
+                    ys.set(self.examples(g, TX, TY, q, False))
                 with indexed:
                     ys.set(self.indexed(g, q))
-            ys, xs = ys.get(), [self.ptr(g, XP, l_) for l_ in range(W)]
+            ys, xs = ys.get(), self.train_rows(g, q)
         else:
             xs = []
-            ys = self.examples(g, VX, VY, q, False, xs)
+            ys = self.examples(g, VX, VY, q, True, xs)
         with f.if_(self.needs_x):
             self.scatter(g, xs)
         self.vst(ys, self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
 
-    def examples(self, g, kx: int, ky: int, idx, keep: bool, xs=None):
-        """The labels of row idx of arrays kx/ky of every lane of group g (their rows' addresses into XP when
-        `keep`, else appended to xs). Train arrays in sequence order (TASK_ORDERED) are read at idx = q: one
-        stream per lane that the hardware prefetcher follows, no index to load first."""
-        f, b, F = self.f, self.f.b, self.layout.F
+    def examples(self, g, kx: int, ky: int, idx, rows: bool, xs=None):
+        """The labels of row idx of arrays kx/ky of every lane of group g (with `rows`, their rows' addresses
+        appended to xs). Train arrays in sequence order (TASK_ORDERED) are read at idx = q: one stream per lane
+        that the hardware prefetcher follows, no index to load first."""
+        f, b = self.f, self.f.b
         ys = ir.Constant(vec(W), ir.Undefined)
         for l_ in range(W):
-            x = f.gep(self.ptr(g, kx, l_), f.mul(idx, F), F64)
             ys = b.insert_element(ys, f.ld(self.ptr(g, ky, l_), idx, F64), ir.Constant(I32, l_))
-            if keep:
-                f.st(self.gs(g, XP + l_), 0, b.ptrtoint(x, I64))
-            else:
-                xs.append(x)
+            if rows:
+                xs.append(f.gep(self.ptr(g, kx, l_), f.mul(idx, self.layout.F), F64))
         return ys
+
+    def train_rows(self, g, q):
+        """The addresses of the train rows of group g at step q: in sequence order, computed; else those the
+        step's index loads left in XP."""
+        f, F = self.f, self.layout.F
+        return [f.b.select(self.ordered, f.gep(self.ptr(g, TX, l_), f.mul(q, F), F64), self.ptr(g, XP, l_))
+                for l_ in range(W)]
 
     def indexed(self, g, q):
         """Train labels of group g at step q through each lane's sequence, with prefetches PREFETCH_AHEAD on."""
@@ -242,7 +246,7 @@ class LanesSoA(GroupMemory, Lanes):
                     self.each(self.mask(g, LIVE), lambda l_: self.record(
                         "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
                 with f.if_(b.and_(b.not_(self.keeps_v0), self.needs_x)):  # learn sees the features predict saw
-                    self.scatter(g, [self.ptr(g, XP, l_) for l_ in range(W)])
+                    self.scatter(g, self.train_rows(g, q))
                 self.vst(ys, m)
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())
