@@ -24,7 +24,9 @@ from bench_kernel import EVOLVED_DEMO
 from llvmlite import ir
 
 from azlang.backends.native import NativeEvaluator, abi, engine, kernel
+from azlang.backends.native.irutil import I64
 from azlang.backends.native.lockstep import lane_call
+from azlang.backends.native.search_emit import Fn
 from azlang.evaluate import EvalOptions
 from azlang.ir.nodes import MemoryShape
 from azlang.rng import Rng
@@ -50,38 +52,26 @@ def Predict():
 def Learn():
 """,
 }
-REPEAT = ir.FunctionType(ir.VoidType(), [ir.IntType(64), ir.PointerType(), ir.IntType(64)])
-REPEAT_CTYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64)
+REPEAT_CTYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
 def _repeat_module() -> ir.Module:
-    """repeat(fn, args, n): calls the lanes function fn(args) n times."""
-    i64 = ir.IntType(64)
+    """bench_repeat(args, fn, n): calls the lanes function fn(args) n times."""
     m = ir.Module(name="bench_repeat")
-    f = ir.Function(m, REPEAT, "bench_repeat")
-    fn, args, n = f.args
-    entry, head, body, end = (f.append_basic_block(x) for x in ("entry", "head", "body", "end"))
-    b = ir.IRBuilder(entry)
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(i64)
-    i.add_incoming(ir.Constant(i64, 0), entry)
-    b.cbranch(b.icmp_signed("<", i, n), body, end)
-    b.position_at_end(body)
-    b.call(b.inttoptr(fn, abi.LANES_FN_TYPE.as_pointer()), [args])
-    i.add_incoming(b.add(i, ir.Constant(i64, 1)), body)
-    b.branch(head)
-    b.position_at_end(end)
-    b.ret_void()
+    f = Fn(m, "bench_repeat", ir.VoidType(), [I64, I64], export=True)  # its context argument is the block
+    fn, n = f.args
+    with f.loop(n):
+        f.b.call(f.b.inttoptr(fn, abi.LANES_FN_TYPE.as_pointer()), [f.ctx])
+    f.finish()
     return m
 
 
 def ns_per_call(repeat, fn: int, args, calls: int, repeats: int) -> float:
-    repeat(fn, args.ctypes.data, min(calls, 1000))  # caches warm
+    repeat(args.ctypes.data, fn, min(calls, 1000))  # caches warm
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        repeat(fn, args.ctypes.data, calls)
+        repeat(args.ctypes.data, fn, calls)
         best = min(best, (time.perf_counter() - t) / calls)
     return best * 1e9
 

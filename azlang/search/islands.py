@@ -146,6 +146,7 @@ class Report:
     state: IslandState | None = None
     best_ever: float | None = None  # the best fitness evaluated in this experiment (random search's answer)
     last: bool = False  # a worker process's final report (its state after a stop)
+    # a field, not a cached_property: pickled reports (pipes, Ray actors) must carry it without the fitnesses
     stats: tuple[float, float, float] | None = field(default=None, repr=False)
 
     @property

@@ -252,13 +252,14 @@ class NativeLoop:
                             ("SPEC_OK", np.int64), ("SPEC_FIT", np.float64), ("SPEC_STEPS", np.int64)):
             c.array(name, np.zeros(nt, dtype=dtype))
 
-    def _opts(self, max_train: int, max_valid: int, record: bool) -> np.ndarray:
+    def _opts(self, max_train: int, max_valid: int, probe: bool) -> np.ndarray:
         from azlang.backends.native import abi as kabi
 
         o = np.zeros(kabi.OPT_SLOTS, dtype=np.int64)
-        o[kabi.OPT_MAX_TRAIN], o[kabi.OPT_MAX_VALID], o[kabi.OPT_RECORD] = max_train, max_valid, int(record)
+        o[kabi.OPT_MAX_TRAIN], o[kabi.OPT_MAX_VALID] = max_train, max_valid
+        # a probe records its errors (hashed into the FEC key); its fitness and final memory are never read
+        o[kabi.OPT_RECORD] = o[kabi.OPT_PROBE] = int(probe)
         o[kabi.OPT_MAX_ABS_ERROR] = np.float64(self.whole.max_abs_error).view(np.int64)
-        o[kabi.OPT_PROBE] = int(record)  # a probe's fitness and memory are never read: only its errors
         return o
 
     # --- state in and out ------------------------------------------------------------------------------

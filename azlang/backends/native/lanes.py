@@ -111,8 +111,7 @@ class Lanes:
         self.rows = f.gep(work, f.mul(n, LANE_ARRAYS), I64)  # each lane's copy of its task row
         self.limit = b.bitcast(f.ld(self.opts, abi.OPT_MAX_ABS_ERROR), F64)
         self.recording = f.flag(f.ld(self.opts, abi.OPT_RECORD))
-        self.probe = f.flag(f.ld(self.opts, abi.OPT_PROBE))
-        self.scoring = f.b.not_(self.probe)
+        self.scoring = f.b.not_(f.flag(f.ld(self.opts, abi.OPT_PROBE)))  # an FEC probe needs no fitness
         self.keeps_memory = f.b.and_(self.recording, self.scoring)  # each lane's final memory (lane groups)
 
     # --- accessors -------------------------------------------------------------------------------------

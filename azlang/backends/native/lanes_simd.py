@@ -70,36 +70,37 @@ class LanesSoA(GroupMemory, Lanes):
             ys = f.var(ir.Constant(vec(W), [0.0] * W))
             with f.if_else(self.ordered) as (ordered, indexed):
                 with ordered:
-                    ys.set(self.examples(g, TX, TY, q, False))
+                    ys.set(self.labels(g, TY, q))
                 with indexed:
                     ys.set(self.indexed(g, q))
             ys, xs = ys.get(), self.train_rows(g, q)
         else:
-            xs = []
-            ys = self.examples(g, VX, VY, q, True, xs)
+            ys, xs = self.labels(g, VY, q), self.row_addresses(g, VX, q)
         with f.if_(self.needs_x):
             self.scatter(g, xs)
         self.vst(ys, self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
 
-    def examples(self, g, kx: int, ky: int, idx, rows: bool, xs=None):
-        """The labels of row idx of arrays kx/ky of every lane of group g (with `rows`, their rows' addresses
-        appended to xs). Train arrays in sequence order (TASK_ORDERED) are read at idx = q: one stream per lane
-        that the hardware prefetcher follows, no index to load first."""
+    def labels(self, g, ky: int, idx):
+        """Element idx of label array ky of every lane of group g, as a W-vector. Train arrays in sequence order
+        (TASK_ORDERED) are read at idx = q: one stream per lane that the hardware prefetcher follows, no index
+        to load first."""
         f, b = self.f, self.f.b
         ys = ir.Constant(vec(W), ir.Undefined)
         for l_ in range(W):
             ys = b.insert_element(ys, f.ld(self.ptr(g, ky, l_), idx, F64), ir.Constant(I32, l_))
-            if rows:
-                xs.append(f.gep(self.ptr(g, kx, l_), f.mul(idx, self.layout.F), F64))
         return ys
+
+    def row_addresses(self, g, kx: int, idx):
+        """The addresses of row idx of feature array kx of every lane of group g."""
+        f = self.f
+        return [f.gep(self.ptr(g, kx, l_), f.mul(idx, self.layout.F), F64) for l_ in range(W)]
 
     def train_rows(self, g, q):
         """The addresses of the train rows of group g at step q: in sequence order, computed; else those the
         step's index loads left in XP."""
-        f, F = self.f, self.layout.F
-        return [f.b.select(self.ordered, f.gep(self.ptr(g, TX, l_), f.mul(q, F), F64), self.ptr(g, XP, l_))
-                for l_ in range(W)]
+        b = self.f.b
+        return [b.select(self.ordered, x, self.ptr(g, XP, l_)) for l_, x in enumerate(self.row_addresses(g, TX, q))]
 
     def indexed(self, g, q):
         """Train labels of group g at step q through each lane's sequence, with prefetches PREFETCH_AHEAD on."""
