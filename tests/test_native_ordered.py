@@ -119,3 +119,71 @@ def test_the_lane_call_benchmark_runs(monkeypatch, capsys):
     rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("|") and "ns/call" not in ln]
     assert len(rows) == len(bench.PROGRAMS) + 1  # the separator and one row per program
     assert all(float(x) > 0 for ln in rows[1:] for x in ln.strip("| ").split(" | ")[1:])
+
+
+def _streams(ev, k: int):
+    """Task k's interleaved group copy: train features (n, F, W), train labels (n, W), valid ones alike."""
+    t = ev.tasks[k]
+    n, nv, F = len(t.train_sequence()), t.n_valid, t.F
+    buf = np.ctypeslib.as_array((ctypes.c_double * ((n + nv) * (F + 1) * W)).from_address(
+        int(ev.table[k, abi.TASK_GROUPED])))
+    cuts = np.cumsum([n * F * W, n * W, nv * F * W])
+    tx, ty, vx, vy = np.split(buf, cuts)
+    return tx.reshape(n, F, W), ty.reshape(n, W), vx.reshape(nv, F, W), vy.reshape(nv, W)
+
+
+def test_the_grouped_copy_interleaves_each_group_of_tasks():
+    """Runs of W tasks get their train features per step (in sequence order), element e of lane l at e * W + l,
+    then the train labels, then the valid features and labels alike; a padding lane repeats the last task; a
+    run of mixed shapes gets none."""
+    tasks = _tasks(4, 2 * W + 3, epochs=2)
+    ev = native.NativeEvaluator(tasks, MemoryShape(4, 3, 1))
+    assert ev.order_train()
+    assert ev.table[:, abi.TASK_GROUP_LANE].tolist() == [k % W for k in range(len(tasks))]
+    for k, t in enumerate(tasks):
+        assert ev.table[k, abi.TASK_GROUPED] == ev.table[k - k % W, abi.TASK_GROUPED] != 0
+        tx, ty, vx, vy = _streams(ev, k)
+        seq, lane = t.train_sequence(), k % W
+        assert same_bits(tx[:, :, lane], t.train_x[seq]) and same_bits(ty[:, lane], t.train_y[seq])
+        assert same_bits(vx[:, :, lane], t.valid_x) and same_bits(vy[:, lane], t.valid_y)
+    last = _streams(ev, len(tasks) - 1)
+    for lane in range(len(tasks) % W, W):  # padding lanes of the last group
+        for a in last:
+            assert same_bits(a[..., lane], a[..., len(tasks) % W - 1])
+    mixed = tasks[:W - 1] + [synthetic.linear(4, 9, 6, 99, 100, epochs=2)] + tasks[W:2 * W]
+    ev2 = native.NativeEvaluator(mixed, MemoryShape(4, 3, 1))
+    assert ev2.order_train()
+    assert not ev2.table[:W, abi.TASK_GROUPED].any() and ev2.table[W:, abi.TASK_GROUPED].all()
+
+
+@pytest.mark.parametrize("F,epochs", [(2, 2), (4, 1), (16, 2)])
+def test_grouped_examples_change_no_bit(F, epochs):
+    """Lanes reading the interleaved copy compute the same bits as lanes reading each task's ordered copy, for
+    lane sets that hold whole groups in order (all tasks; from the second group on; a last group of fewer
+    lanes) and for sets that do not (which read the ordered copies). Labels doubled in the grouped copy change
+    the results of exactly the lane sets that hold whole groups: those (and only those) read it."""
+    shape = MemoryShape(5, 5, 2)
+    tasks = _tasks(F, 2 * W + 3, epochs)
+    grouped, ordered = native.NativeEvaluator(tasks, shape), native.NativeEvaluator(tasks, shape)
+    assert grouped.order_train() and ordered.order_train()
+    ordered.table[:, abi.TASK_GROUPED] = 0
+    n = len(tasks)
+    aligned = [None, list(range(W, n)), list(range(W + 1)), list(range(2 * W, n))]
+    others = [list(range(1, n)), [0, 2, 1, 3], list(range(n - 1, -1, -1))]
+    g = np.random.default_rng(F + 7 * epochs)
+    for prog in lockstep_programs(g, shape, F, 40):
+        for lanes in aligned + others:
+            ra, rb = Rng(5), Rng(5)
+            a = evaluate_lockstep(grouped, prog, ra, EvalOptions(record=True), lane_tasks=lanes)
+            b = evaluate_lockstep(ordered, prog, rb, EvalOptions(record=True), lane_tasks=lanes)
+            assert_same(a, b, ra, rb, (prog, lanes))
+    seen = {}
+    for k in range(0, n, W):
+        _streams(grouped, k)[1][...] *= 2  # the train labels
+    for prog in lockstep_programs(np.random.default_rng(1), shape, F, 40):
+        for lanes in aligned + others:
+            a = evaluate_lockstep(grouped, prog, Rng(5), EvalOptions(record=True), lane_tasks=lanes)
+            b = evaluate_lockstep(ordered, prog, Rng(5), EvalOptions(record=True), lane_tasks=lanes)
+            same = all(same_bits(x.train_errors, y.train_errors) for x, y in zip(a.tasks[0], b.tasks[0]))
+            seen.setdefault(lanes is None or lanes in aligned, set()).add(same)
+    assert seen == {True: {True, False}, False: {True}}

@@ -5,7 +5,7 @@ All tables are int64 arrays (pointers stored as integers, one double stored by i
 
   program table (n_prog, 4)   row offset into the concatenated code/data, n_setup, n_predict, n_learn
   code   int32 (rows, 4)      op, in1, in2, out          data float64 (rows, 3)   (azlang.ir.bytecode)
-  task table (n_tasks, 16)    see TASK_* slots
+  task table (n_tasks, 18)    see TASK_* slots
   opts int64 (8,)             see OPT_* slots
   rng  uint64 (1,)            SplitMix64 state, read and written back in place
   stats int64 (n_prog, n_tasks, 3)   train steps, recorded train errors, recorded valid errors
@@ -25,7 +25,9 @@ TASK_N_TRAIN, TASK_EPOCHS, TASK_N_VALID, TASK_CLASSIFY, TASK_FN = 5, 6, 7, 8, 9
 TASK_REC_TRAIN_OFF, TASK_REC_VALID_OFF, TASK_MEM_OFF, TASK_F = 10, 11, 12, 13
 TASK_LANES_FN = 14  # the lockstep function of this task's kernel module (lanes.py)
 TASK_ORDERED = 15  # 0, or train rows x[seq[q]] for every step q, then labels y[seq[q]] (lanes_simd.py reads them)
-TASK_SLOTS = 16
+TASK_GROUPED = 16  # 0, or the examples of this task's group of SOA_W tasks, interleaved (order_train)
+TASK_GROUP_LANE = 17  # this task's lane in that group
+TASK_SLOTS = 18
 
 # option slots (-1 means "no limit")
 OPT_MAX_TRAIN, OPT_MAX_VALID, OPT_MAX_ABS_ERROR, OPT_RECORD = 0, 1, 2, 3
@@ -57,7 +59,8 @@ LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS"
 L = {name: k for k, name in enumerate(LANE_ARGS)}
 LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
 SOA_W = 4  # lanes per struct-of-arrays group (lanes_simd.py): one AVX-512 register of doubles
-SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, then losses, labels and 6 pointer arrays
+SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, 2 stream addresses, 2 spare, then losses, labels
+# and 6 pointer arrays
 
 
 def lane_mem_doubles(n: int, stride: int) -> int:

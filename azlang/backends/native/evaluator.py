@@ -78,13 +78,23 @@ class NativeEvaluator:
     def order_train(self) -> bool:
         """Give every task its train rows and labels in sequence order (TASK_ORDERED), which the lockstep lanes
         then read as one stream per task, without an index to load first or prefetches to ask for: a copy of
-        F + 1 doubles per train step, made once and only when all of them fit in ORDERED_LIMIT bytes."""
+        F + 1 doubles per train step, made once and only when all of them fit in ORDERED_LIMIT bytes.
+
+        Each run of SOA_W consecutive tasks of one shape also gets its examples interleaved as a lane group
+        reads them (TASK_GROUPED, at lane TASK_GROUP_LANE): the train features per step in sequence order,
+        element e of lane l at e * SOA_W + l, then the train labels per step (SOA_W each), then the valid
+        features and labels in the same way. Lanes holding such a group in order load a step with F + 1 vector
+        loads (no per-lane rows to gather and transpose); labels apart, a program that never reads the
+        features does not stream them. A padding lane past
+        the last task reads the last task's examples, as the lanes' padding lanes do. Both copies together
+        stay within ORDERED_LIMIT, or the grouped one is left out."""
         if self._ordered is None:
             need = sum(len(seq) * (t.F + 1) * 8 for t, seq in zip(self.tasks, self._sequences))
             self._ordered = [] if need > ORDERED_LIMIT else [self._ordered_copy(t, seq)
                                                                 for t, seq in zip(self.tasks, self._sequences)]
             if self._ordered:
                 self.table[:, abi.TASK_ORDERED] = [a.ctypes.data for a in self._ordered]
+                self._group_examples(ORDERED_LIMIT - need)
         return bool(self._ordered)
 
     @staticmethod
@@ -93,6 +103,42 @@ class NativeEvaluator:
         out = pack.aligned(n * (F + 1))
         out[:n * F].reshape(n, F)[...] = np.asarray(task.train_x).reshape(-1, F)[seq]
         out[n * F:] = np.asarray(task.train_y)[seq]
+        return out
+
+    def _group_examples(self, room: int) -> None:
+        """The grouped copies (order_train) of the runs of SOA_W tasks of one shape, in `room` bytes at most."""
+        W, n = abi.SOA_W, len(self.tasks)
+        runs = []
+        for g in range(0, n, W):
+            ks = list(range(g, min(g + W, n)))
+            shapes = {(self.tasks[k].F, len(self._sequences[k]), self.tasks[k].n_valid) for k in ks}
+            if len(shapes) == 1:
+                runs.append(ks)
+        need = sum((len(self._sequences[ks[0]]) + self.tasks[ks[0]].n_valid) * (self.tasks[ks[0]].F + 1) * W * 8
+                   for ks in runs)
+        if need > room:
+            return
+        for ks in runs:
+            block = self._grouped_copy([self._ordered[k] for k in ks], [self.tasks[k] for k in ks])
+            self._ordered.append(block)  # kept alive with the ordered copies
+            self.table[ks, abi.TASK_GROUPED] = block.ctypes.data
+            self.table[ks, abi.TASK_GROUP_LANE] = [k - ks[0] for k in ks]
+
+    @staticmethod
+    def _grouped_copy(ordered: list[np.ndarray], tasks: list[Task]) -> np.ndarray:
+        W, F, n_valid = abi.SOA_W, tasks[0].F, tasks[0].n_valid
+        n = len(ordered[0]) // (F + 1)
+        out = pack.aligned((n + n_valid) * (F + 1) * W)
+        tx = out[:n * F * W].reshape(n, F, W)
+        ty = out[n * F * W:n * (F + 1) * W].reshape(n, W)
+        vx = out[n * (F + 1) * W:(n * (F + 1) + n_valid * F) * W].reshape(n_valid, F, W)
+        vy = out[(n * (F + 1) + n_valid * F) * W:].reshape(n_valid, W)
+        for lane in range(W):
+            k = min(lane, len(tasks) - 1)  # a padding lane: the last task's examples
+            tx[:, :, lane] = ordered[k][:n * F].reshape(n, F)
+            ty[:, lane] = ordered[k][n * F:]
+            vx[:, :, lane] = np.asarray(tasks[k].valid_x).reshape(-1, F)
+            vy[:, lane] = np.asarray(tasks[k].valid_y)
         return out
 
     # --- public API ----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Native stage: the memory of struct-of-arrays lane groups (lanes_simd.py): addressing, group state, masks.
 
 Group g of W lanes holds element e of its lane l at mem[g * W * stride + e * W + l]. Each group also has a
-state block: four i64 lane masks (live, still validating, failed validation, classification), then
-W-vectors of losses and labels and, per lane, its task's pointers (a padding lane past n gets lane n-1's).
+state block: four i64 lane masks (live, still validating, failed validation, classification), the addresses
+of its interleaved examples when it reads them so (NativeEvaluator.order_train), then W-vectors of losses and
+labels and, per lane, its task's pointers (a padding lane past n gets lane n-1's).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ W = abi.SOA_W
 # per op: 1 when in1 is a vector register, 2 when in2 is (their OR when both)
 _VECTOR_INS = [sum(1 << k for k, kind in enumerate(o.ins) if kind == VECTOR) for o in OPS]
 LIVE, VLIVE, VFAIL, CLS, LOSS, YS = 0, 1, 2, 3, 8, 8 + W  # a group's state: 4 masks, losses, labels,
+GTX, GTY, GVX, GVY = 4, 5, 6, 7  # between the masks and the losses: the group's interleaved train features and
+# labels, valid features and labels (NativeEvaluator.order_train)
 SEQ, TX, TY, VX, VY, XP = (8 + k * W for k in range(2, 8))  # then per lane: task pointers, the example read
 STATE = abi.SOA_STATE
 assert STATE == XP + W

@@ -3,8 +3,9 @@
 MEM holds ceil(n/W) groups of W lanes (lane_groups.py), then one group of scratch, n lanes of final memory
 (recorded runs) and the groups' state (masks, labels, losses, task pointers). The interpreter runs each
 instruction once per group that still has a live lane. The per-step glue works on whole groups too: every
-lane of a group loads its example (a padding lane past n loads lane n-1's), labels, errors and losses are
-W-vectors, and only a lane's stop is handled lane by lane. A lane that stopped (or a padding lane) keeps
+lane of a group loads its example (a padding lane past n loads lane n-1's; a group holding, in order, the tasks
+of one interleaved group of NativeEvaluator.order_train loads a step as F + 1 W-vectors), labels, errors and
+losses are W-vectors, and only a lane's stop is handled lane by lane. A lane that stopped (or a padding lane) keeps
 being computed with whatever its memory holds and nothing reads it: ops address memory by constants only,
 never by data. A lane whose validation fails keeps a copy of its memory, put back after the validation (the
 predictions it skips in lanes.py must not touch it). Each live lane computes exactly what lanes.py computes
@@ -17,9 +18,13 @@ from __future__ import annotations
 from llvmlite import ir
 
 from azlang.backends.native import abi, engine
-from azlang.backends.native.irutil import F64, I32, I64, at, transpose, vec
+from azlang.backends.native.irutil import F64, I32, I64, PTR, at, transpose, vec
 from azlang.backends.native.lane_groups import (
     CLS,
+    GTX,
+    GTY,
+    GVX,
+    GVY,
     LIVE,
     LOSS,
     SEQ,
@@ -41,6 +46,9 @@ from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
 from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled
 from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
+
+GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far ahead (a stream out of cache
+# otherwise waits on memory at every step: twice as slow at F=16, 8000 examples)
 
 
 def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
@@ -66,20 +74,51 @@ class LanesSoA(GroupMemory, Lanes):
     def load_group(self, g, q, train: bool) -> None:
         """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
         f = self.f
-        if train:
-            ys = f.var(ir.Constant(vec(W), [0.0] * W))
-            with f.if_else(self.ordered) as (ordered, indexed):
-                with ordered:
-                    ys.set(self.labels(g, TY, q))
-                with indexed:
-                    ys.set(self.indexed(g, q))
-            ys, xs = ys.get(), self.train_rows(g, q)
-        else:
-            ys, xs = self.labels(g, VY, q), self.row_addresses(g, VX, q)
-        with f.if_(self.needs_x):
-            self.scatter(g, xs)
-        self.vst(ys, self.gs(g, YS))
+        ys = f.var(ir.Constant(vec(W), [0.0] * W))
+        with f.if_else(self.grouped) as (grouped, rows):
+            with grouped:
+                ys.set(self.vld(self.stream(g, GTY if train else GVY, q, 1)))
+                with f.if_(self.needs_x):
+                    self.copy_x(g, self.stream(g, GTX if train else GVX, q, self.layout.F))
+            with rows:
+                if train:
+                    with f.if_else(self.ordered) as (ordered, indexed):
+                        with ordered:
+                            ys.set(self.labels(g, TY, q))
+                        with indexed:
+                            ys.set(self.indexed(g, q))
+                    xs = self.train_rows(g, q)
+                else:
+                    ys.set(self.labels(g, VY, q))
+                    xs = self.row_addresses(g, VX, q)
+                with f.if_(self.needs_x):
+                    self.scatter(g, xs)
+        self.vst(ys.get(), self.gs(g, YS))
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
+
+    def stream(self, g, k: int, q, width: int):
+        """Step q of group g's interleaved stream k (width W-vectors a step), with a prefetch GROUP_AHEAD steps
+        on: a stream longer than the caches would otherwise wait on memory at every step."""
+        f = self.f
+        base = f.b.inttoptr(f.ld(self.gs(g, k), 0, I64), PTR)
+        prefetch_row(f.b, f.gep(base, f.mul(f.add(q, GROUP_AHEAD), width * W), F64), width * W)
+        return f.gep(base, f.mul(q, width * W), F64)
+
+    def copy_x(self, g, block) -> None:
+        """The features of an interleaved block into v0 of group g, a W-vector per element."""
+        b = self.f.b
+        v0 = at(b, self.gmem(g), self.layout.v_off * W)
+        for e in range(self.layout.F):
+            b.store(self.vld(at(b, block, e * W)), at(b, v0, e * W), align=8)
+
+    def reload_x(self, g, q) -> None:
+        """The features of train step q into v0 of group g again (predict wrote v0; learn sees the example)."""
+        f = self.f
+        with f.if_else(self.grouped) as (grouped, rows):
+            with grouped:
+                self.copy_x(g, self.stream(g, GTX, q, self.layout.F))
+            with rows:
+                self.scatter(g, self.train_rows(g, q))
 
     def labels(self, g, ky: int, idx):
         """Element idx of label array ky of every lane of group g, as a W-vector. Train arrays in sequence order
@@ -166,6 +205,7 @@ class LanesSoA(GroupMemory, Lanes):
         with f.loop(self.n) as lane:
             ordered.set(b.and_(ordered.get(), b.zext(f.ne(f.ld(self.task_row(lane), abi.TASK_ORDERED), 0), I64)))
         self.ordered = f.flag(ordered.get())
+        self.grouped = self.lanes_grouped()
         with f.loop(self.ngroups) as g:
             f.st(self.glist, g, g)
             live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
@@ -183,6 +223,14 @@ class LanesSoA(GroupMemory, Lanes):
                                 (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
                     f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
                 f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
+                with f.if_(self.grouped):  # the group's interleaved examples: train steps, then valid
+                    if l_ == 0:
+                        base = f.ld(self.task_row(self.lane(g, 0)), abi.TASK_GROUPED)
+                        steps, n_valid = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS)), f.ld(row, abi.TASK_N_VALID)
+                        for k, count, width in ((GTX, steps, self.layout.F), (GTY, steps, 1),
+                                                (GVX, n_valid, self.layout.F), (GVY, n_valid, 1)):
+                            f.st(self.gs(g, k), 0, base)
+                            base = f.add(base, f.mul(count, 8 * width * W))
                 with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
                     xs = f.ld(self.task_row(self.lane(g, l_)), abi.TASK_ORDERED)
                     total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
@@ -196,6 +244,18 @@ class LanesSoA(GroupMemory, Lanes):
                     f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
             with plain:
                 self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
+
+    def lanes_grouped(self):
+        """True when every group's lanes hold, in order, the tasks of one interleaved group (order_train)."""
+        f, b = self.f, self.f.b
+        ok = f.var(c64(1))
+        with f.loop(self.n) as lane:
+            row, first = self.task_row(lane), self.task_row(f.mul(b.udiv(lane, c64(W)), W))
+            base = f.ld(row, abi.TASK_GROUPED)
+            same = b.and_(f.ne(base, 0), f.eq(base, f.ld(first, abi.TASK_GROUPED)))
+            here = b.and_(same, f.eq(f.ld(row, abi.TASK_GROUP_LANE), b.urem(lane, c64(W))))
+            ok.set(b.and_(ok.get(), b.zext(here, I64)))
+        return f.flag(ok.get())
 
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
@@ -247,7 +307,7 @@ class LanesSoA(GroupMemory, Lanes):
                     self.each(self.mask(g, LIVE), lambda l_: self.record(
                         "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
                 with f.if_(b.and_(b.not_(self.keeps_v0), self.needs_x)):  # learn sees the features predict saw
-                    self.scatter(g, self.train_rows(g, q))
+                    self.reload_x(g, q)
                 self.vst(ys, m)
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())

@@ -44,8 +44,9 @@ def batch_lockstep(ev, bcs, rng: Rng, opts: EvalOptions):
                        np.concatenate([r.train_steps for r in results]))
 
 
-def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: bool = False):
-    """The argument block of one lockstep call of `program` on every task of `ev` (a NativeEvaluator), and the
+def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: bool = False, lane_tasks=None):
+    """The argument block of one lockstep call of `program` on every task of `ev` (a NativeEvaluator), or on
+    the tasks `lane_tasks` in that order (lane k runs task lane_tasks[k], as the search's stages do), and the
     arrays it points to (kept alive by the caller): what evaluate_lockstep passes to the lanes function."""
     from azlang.backends.native.evaluator import address
 
@@ -55,14 +56,15 @@ def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: boo
     why = eligible(ev, bc)
     if why is not None:
         raise ValueError(f"lockstep evaluation impossible: {why}")
-    n, lay = len(ev.tasks), ev.layouts[0]
+    lane_task = np.arange(len(ev.tasks), dtype=np.int64) if lane_tasks is None else np.array(lane_tasks, np.int64)
+    n, lay = len(lane_task), ev.layouts[0]
     o, _ = ev._options(EvalOptions(opts.max_abs_error, opts.max_train, opts.max_valid, False), ev.table.copy())
     o[abi.OPT_RECORD] = int(bool(opts.record))
     o[abi.OPT_PROBE] = int(probe)
     caps = ev._record_caps(opts)
     rts, rvs = max(1, int(caps[0].max())), max(1, int(caps[1].max()))
     stride = -(-lay.size // 8) * 8
-    arrays = {"TASKS": ev.table, "LANE_TASK": np.arange(n, dtype=np.int64), "OPTS": o,
+    arrays = {"TASKS": ev.table, "LANE_TASK": lane_task, "OPTS": o,
               "RNG": np.array([rng.state], dtype=np.uint64), "MEM": pack.aligned(abi.lane_mem_doubles(n, stride)),
               "SCRATCH": pack.aligned(lay.scratch), "STATS": np.zeros(n * abi.STAT_SLOTS, dtype=np.int64),
               "REC_TRAIN": pack.aligned(n * rts), "REC_VALID": pack.aligned(n * rvs), "FIT": np.zeros(n),
@@ -77,19 +79,20 @@ def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: boo
 
 
 def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
-                      probe: bool = False):
+                      probe: bool = False, lane_tasks=None):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
     in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
     (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). probe=True runs as FEC
     probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
-    it); errors, train steps and the Rng are the same."""
+    it); errors, train steps and the Rng are the same. `lane_tasks` (lane_call) gives the results of those
+    tasks, in that order."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
     from azlang.backends.native.lanes_simd import final_memory
 
     opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
-    args, arrays = lane_call(ev, program, rng, opts, probe)
-    n, lay = len(ev.tasks), ev.layouts[0]
+    args, arrays = lane_call(ev, program, rng, opts, probe, lane_tasks)
+    n, lay = int(args[abi.L["N"]]), ev.layouts[0]
     stride, rts, rvs = (int(args[abi.L[k]]) for k in ("MEM_STRIDE", "RT_STRIDE", "RV_STRIDE"))
     with ev._lock:
         abi.LANES_CTYPE(kernel.lanes_address(ev.tasks[0].F, ev.shape, soa))(address(args))
