@@ -397,7 +397,10 @@ class LanesSoA(GroupMemory, Lanes):
         d = b.fsub(self.vld(ys), self.vld(s1))
         t = engine.sigmoid_threshold()
         if t is not None:  # the classification error without exp, on all lanes at once (sigmoid_cuts.py)
-            e = b.select(self.lanes_of(cls), class_error_cut(b, self.vld(ys), self.vld(s1), t), d)
+            ev = f.var(d)
+            with f.if_(f.ne(cls, 0)):  # a regression group skips it
+                ev.set(b.select(self.lanes_of(cls), class_error_cut(b, self.vld(ys), self.vld(s1), t), d))
+            e = ev.get()
         else:
             e = self.per_lane(b.and_(cls, self.mask(g, VLIVE)),
                               lambda: [b.extract_element(d, ir.Constant(I32, l_)) for l_ in range(W)],
