@@ -85,6 +85,19 @@ def test_order_train_stays_off_past_its_memory_limit(monkeypatch):
     assert not ev.table[:, abi.TASK_ORDERED].any()
 
 
+def test_the_grouped_copy_stays_out_past_the_memory_limit(monkeypatch):
+    """Room for the ordered copies only: they are made, the interleaved ones are not (and lanes read rows)."""
+    tasks = _tasks(4, W + 1, 2)
+    need = sum(len(t.train_sequence()) * (t.F + 1) * 8 for t in tasks)
+    monkeypatch.setattr(evaluator, "ORDERED_LIMIT", need)
+    ev = native.NativeEvaluator(tasks, MemoryShape(4, 3, 1))
+    assert ev.order_train()
+    assert ev.table[:, abi.TASK_ORDERED].all() and not ev.table[:, abi.TASK_GROUPED].any()
+    monkeypatch.setattr(evaluator, "ORDERED_LIMIT", 4 * need)
+    ev = native.NativeEvaluator(tasks, MemoryShape(4, 3, 1))
+    assert ev.order_train() and ev.table[:, abi.TASK_GROUPED].all()
+
+
 @pytest.mark.parametrize("soa", [True, False])
 def test_probe_runs_record_the_same_errors(soa):
     """OPT_PROBE (the FEC probes' option) leaves every recorded error, step count and the Rng as they were and

@@ -59,8 +59,8 @@ LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS"
 L = {name: k for k, name in enumerate(LANE_ARGS)}
 LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
 SOA_W = 4  # lanes per struct-of-arrays group (lanes_simd.py): one AVX-512 register of doubles
-SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, 2 stream addresses, 2 spare, then losses, labels
-# and 6 pointer arrays
+SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, 4 stream addresses, then losses, labels and 6
+# pointer arrays
 
 
 def lane_mem_doubles(n: int, stride: int) -> int:

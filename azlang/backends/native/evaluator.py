@@ -85,9 +85,9 @@ class NativeEvaluator:
         element e of lane l at e * SOA_W + l, then the train labels per step (SOA_W each), then the valid
         features and labels in the same way. Lanes holding such a group in order load a step with F + 1 vector
         loads (no per-lane rows to gather and transpose); labels apart, a program that never reads the
-        features does not stream them. A padding lane past
-        the last task reads the last task's examples, as the lanes' padding lanes do. Both copies together
-        stay within ORDERED_LIMIT, or the grouped one is left out."""
+        features does not stream them. A padding lane past the last task reads the last task's examples, as
+        the lanes' padding lanes do. Both copies together stay within ORDERED_LIMIT, or the grouped one is left
+        out."""
         if self._ordered is None:
             need = sum(len(seq) * (t.F + 1) * 8 for t, seq in zip(self.tasks, self._sequences))
             self._ordered = [] if need > ORDERED_LIMIT else [self._ordered_copy(t, seq)

@@ -223,19 +223,13 @@ class LanesSoA(GroupMemory, Lanes):
                                 (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
                     f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
                 f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
-                with f.if_(self.grouped):  # the group's interleaved examples: train steps, then valid
-                    if l_ == 0:
-                        base = f.ld(self.task_row(self.lane(g, 0)), abi.TASK_GROUPED)
-                        steps, n_valid = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS)), f.ld(row, abi.TASK_N_VALID)
-                        for k, count, width in ((GTX, steps, self.layout.F), (GTY, steps, 1),
-                                                (GVX, n_valid, self.layout.F), (GVY, n_valid, 1)):
-                            f.st(self.gs(g, k), 0, base)
-                            base = f.add(base, f.mul(count, 8 * width * W))
                 with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
                     xs = f.ld(self.task_row(self.lane(g, l_)), abi.TASK_ORDERED)
                     total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
                     f.st(self.gs(g, TX + l_), 0, xs)
                     f.st(self.gs(g, TY + l_), 0, f.add(xs, f.mul(total, 8 * self.layout.F)))
+            with f.if_(self.grouped):
+                self.group_streams(g)
         with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
             with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
                 self.zero(self.spare, c64(self.layout.size))
@@ -244,6 +238,17 @@ class LanesSoA(GroupMemory, Lanes):
                     f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
             with plain:
                 self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
+
+    def group_streams(self, g) -> None:
+        """The addresses of group g's interleaved train features and labels, valid features and labels."""
+        f = self.f
+        row = self.task_row(f.mul(g, W))
+        base = f.ld(row, abi.TASK_GROUPED)
+        steps, n_valid = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS)), f.ld(row, abi.TASK_N_VALID)
+        for k, count, width in ((GTX, steps, self.layout.F), (GTY, steps, 1), (GVX, n_valid, self.layout.F),
+                                (GVY, n_valid, 1)):
+            f.st(self.gs(g, k), 0, base)
+            base = f.add(base, f.mul(count, 8 * width * W))
 
     def lanes_grouped(self):
         """True when every group's lanes hold, in order, the tasks of one interleaved group (order_train)."""
