@@ -27,6 +27,7 @@ import numpy as np
 from azlang.errors import AzError
 from azlang.search.backends import native_available
 from azlang.search.evolution import IslandState
+from azlang.search.heap import frozen_heap
 from azlang.search.interrupt import CheckpointSchedule, at_polls
 from azlang.search.island_serving import Outbox, Serving
 from azlang.search.island_worker import STOP_SIGNALS, serve_island, worker
@@ -66,7 +67,7 @@ class InProcessExecutor:
     def _run(self, jobs, coordinator, checkpoint, every):
         islands = [build_island(job) for job in jobs]
         schedule = schedule_of(every)
-        with at_polls(self._mid_sweep(islands, checkpoint, schedule)):
+        with at_polls(self._mid_sweep(islands, checkpoint, schedule)), frozen_heap():
             return self._sweeps(islands, coordinator, checkpoint, schedule)
 
     @staticmethod

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from azlang.search.heap import frozen_heap
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, build_island, report
 from azlang.search.migrants import immigrate_packed, packed_emigrants
 
@@ -56,8 +57,12 @@ def quotas(job: IslandJob, n_islands: int) -> tuple[float, float]:
 def serve_island(conn, job: IslandJob, n_islands: int, migrate_every: int,
                  seconds: float = REPORT_SECONDS) -> None:
     isl = build_island(job)
+    with frozen_heap():
+        _serve(conn, isl, n_islands, migrate_every, quotas(job, n_islands), seconds)
+
+
+def _serve(conn, isl, n_islands: int, migrate_every: int, quota: tuple[float, float], seconds: float) -> None:
     due = Coordinator(n_islands, None, migrate_every, lambda reports: None)  # its migration_due, kept here
-    quota = quotas(job, n_islands)
     sync, sent_at, sent = False, -math.inf, (0, 0)  # (train steps, individuals) at the last report
     while True:
         isl.advance()

@@ -13,6 +13,7 @@ import numpy as np
 
 from azlang.rng import Rng
 from azlang.search.evolution import IslandState
+from azlang.search.heap import frozen_heap
 from azlang.search.islands import MIGRATION_FRACTION, Coordinator, IslandJob, Reply, Report, build_island, report
 
 
@@ -92,6 +93,10 @@ class IslandActor:
 
     def run(self) -> IslandState:
         """Evolve until the coordinator says stop; return the final state."""
+        with frozen_heap():
+            return self._sweeps()
+
+    def _sweeps(self) -> IslandState:
         import ray
 
         isl, coord, want_state = self.island, self.coordinator, False

@@ -1,0 +1,20 @@
+"""Search stage: the Python heap during the sweeps (the garbage collector's view of it)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """The objects alive when the sweeps start (modules, configs, tasks, evaluators, the islands) stay alive
+    through them: move them out of the collector's sight while the sweeps run, so its periodic full collections
+    scan only what the sweeps create (re-scanning the rest took ~2% of the demo run). They go back to the oldest
+    generation afterwards, so cycles among them are collected as before. Reference counting is unaffected."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
