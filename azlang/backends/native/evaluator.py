@@ -54,6 +54,7 @@ class NativeEvaluator:
         self._batch = abi.BATCH_CTYPE(driver.batch_address())
         self.table = self._task_table()
         self._ordered: list[np.ndarray] | None = None  # order_train's copies, kept alive: the table points at them
+        self._grouped: list[np.ndarray] = []  # and its interleaved copies of groups of tasks
         self.mem = pack.aligned(max(lay.size for lay in self.layouts))
         self.scratch = pack.aligned(max(lay.scratch for lay in self.layouts))
         self._ws = (self.mem.ctypes.data, self.scratch.ctypes.data)  # addresses of the persistent buffers
@@ -120,7 +121,7 @@ class NativeEvaluator:
             return
         for ks in runs:
             block = self._grouped_copy([self._ordered[k] for k in ks], [self.tasks[k] for k in ks])
-            self._ordered.append(block)  # kept alive with the ordered copies
+            self._grouped.append(block)
             self.table[ks, abi.TASK_GROUPED] = block.ctypes.data
             self.table[ks, abi.TASK_GROUP_LANE] = [k - ks[0] for k in ks]
 

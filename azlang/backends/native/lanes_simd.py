@@ -77,9 +77,12 @@ class LanesSoA(GroupMemory, Lanes):
         ys = f.var(ir.Constant(vec(W), [0.0] * W))
         with f.if_else(self.grouped) as (grouped, rows):
             with grouped:
-                ys.set(self.vld(self.stream(g, GTY if train else GVY, q, 1)))
+                ky, kx = (GTY, GTX) if train else (GVY, GVX)
+                ys.set(self.vld(self.stream(g, ky, q, 1)))
+                prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))  # 32-byte blocks: within one line
                 with f.if_(self.needs_x):
-                    self.copy_x(g, self.stream(g, GTX if train else GVX, q, self.layout.F))
+                    self.copy_x(g, self.stream(g, kx, q, self.layout.F))
+                    prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F), self.layout.F * W)
             with rows:
                 if train:
                     with f.if_else(self.ordered) as (ordered, indexed):
@@ -97,12 +100,10 @@ class LanesSoA(GroupMemory, Lanes):
         self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
 
     def stream(self, g, k: int, q, width: int):
-        """Step q of group g's interleaved stream k (width W-vectors a step), with a prefetch GROUP_AHEAD steps
-        on: a stream longer than the caches would otherwise wait on memory at every step."""
+        """Step q of group g's interleaved stream k (width W-vectors a step). load_group asks for step
+        q + GROUP_AHEAD as it reads step q: a stream longer than the caches would otherwise wait on memory."""
         f = self.f
-        base = f.b.inttoptr(f.ld(self.gs(g, k), 0, I64), PTR)
-        prefetch_row(f.b, f.gep(base, f.mul(f.add(q, GROUP_AHEAD), width * W), F64), width * W)
-        return f.gep(base, f.mul(q, width * W), F64)
+        return f.gep(f.b.inttoptr(f.ld(self.gs(g, k), 0, I64), PTR), f.mul(q, width * W), F64)
 
     def copy_x(self, g, block) -> None:
         """The features of an interleaved block into v0 of group g, a W-vector per element."""
@@ -112,7 +113,8 @@ class LanesSoA(GroupMemory, Lanes):
             b.store(self.vld(at(b, block, e * W)), at(b, v0, e * W), align=8)
 
     def reload_x(self, g, q) -> None:
-        """The features of train step q into v0 of group g again (predict wrote v0; learn sees the example)."""
+        """The features of train step q into v0 of group g again (predict wrote v0; learn sees the example; the
+        step's lines are in cache since load_group)."""
         f = self.f
         with f.if_else(self.grouped) as (grouped, rows):
             with grouped:
