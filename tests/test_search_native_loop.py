@@ -212,3 +212,33 @@ def test_loop_native_refuses_batched_sweeps():
     with pytest.raises(ConfigError):
         island(rich(**{"evolution.batch": 4}), "native")
     assert type(island(rich(**{"evolution.batch": 4}), "auto")).__name__ == "Island"
+
+
+def _checked_run(cfg, sweeps):
+    """The native loop with DEAD_CHECK on: every child taking the dead-edit shortcut is also dce'd, and a
+    difference (live program or register sets) is counted in DEAD_BAD."""
+    nat = island(cfg, "native")
+    with np.errstate(all="ignore"):
+        nat.init_population()
+        nat._attach()
+        nat.native.ctx["DEAD_CHECK"] = 1
+        for _ in range(sweeps):
+            nat.sweep()
+    return nat
+
+
+@pytest.mark.parametrize("cfg", [
+    override(demo_config(), {"run.random_seed": 1}),
+    rich(),
+    rich(**{"evolution.mutations": ("alter_param", "randomize_instruction"), "evolution.mutate_prob": 1.0}),
+], ids=["demo", "rich", "in-place-edits"])
+def test_dead_edit_shortcut_gives_the_live_program_dce_gives(cfg):
+    """A child whose mutation left nothing live changed skips dce and reuses its parent's live program: checked
+    against dce itself on every such child (ops writing one element, random ops, NO_OPs, size limits), and the
+    run is the Python loop's."""
+    nat = _checked_run(cfg, 8)
+    ctx = nat.native.ctx
+    assert ctx["DEAD_EDITS"] > 0.1 * nat.state.individuals  # the shortcut is taken, often
+    assert ctx["DEAD_BAD"] == 0
+    py, _ = run_both(cfg, 8)
+    assert_same(py, nat)

@@ -60,12 +60,15 @@ class Population:
         # slots' live programs: rows move with cap, so they are simply recomputed on next use
         self.ctx.array("PL_CODE", np.zeros((self.P, cap, 4), dtype=np.int32))
         self.ctx.array("PL_DATA", np.zeros((self.P, cap, 3)))
+        self.ctx.array("PL_AFTER", pack.aligned(self.P * cap * self.mask_words, np.int64))
         self.live_ok[:] = 0
         for prefix in ("CH", "LV", "LP", "BEST"):  # one row more: TRADE inserts before it deletes
             self._grow(f"{prefix}_CODE", (cap + 1, 4), np.int32)
             self._grow(f"{prefix}_DATA", (cap + 1, 3), np.float64)
         self.ctx.array("MARK", np.zeros(cap + 1, dtype=np.int64))
         self.ctx.array("DCE_MASKS", pack.aligned(4 * (cap + 1) * self.mask_words, np.int64))  # 4 sets per row
+        for name in ("DCE_AFTER", "LP_AFTER"):  # a register set per row
+            self.ctx.array(name, pack.aligned((cap + 1) * self.mask_words, np.int64))
         self.ctx["CAP"] = cap
 
     def _grow(self, name: str, shape, dtype) -> None:

@@ -21,8 +21,9 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "TASKS MEM SCRATCH PROBE_OPTS FULL_OPTS STATS REC_TRAIN REC_VALID TASKFITS",
     "POP_CODE POP_DATA POP_SIZES FIT PPART PSTEPS PVALID",
     "CH_CODE CH_DATA CH_SIZES CH_PART CH_STEPS CH_VALID",
-    "LV_CODE LV_DATA LV_SIZES LP_CODE LP_DATA LP_SIZES MARK DCE_MASKS",
-    "PL_CODE PL_DATA PL_SIZES PL_OK",  # per slot: its live program, when PL_OK (kept for its use as a parent)
+    "LV_CODE LV_DATA LV_SIZES LP_CODE LP_DATA LP_SIZES LP_AFTER MARK DCE_MASKS DCE_AFTER",
+    "PL_CODE PL_DATA PL_SIZES PL_OK PL_AFTER",  # per slot: its live program (and dce's sets), when PL_OK
+    "CH_EDIT DEAD_EDITS DEAD_CHECK DEAD_BAD",  # the mutation's edit (search_mutate); the dead-edit shortcut
     "PHASH PM_TABLE PM_MASK CH_HASH MEMO_HITS",  # per slot its live program's hash; a direct-mapped table hash -> slot
     "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
     "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",

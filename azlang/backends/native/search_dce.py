@@ -7,7 +7,10 @@ into a component. Random ops are always kept (they draw from the stream). OP57/5
 they never end a register's liveness. Removing dead instructions changes no fitness, error, train-step
 count or random draw, only the time spent; the train budget is still charged on the whole program.
 
-Liveness is a fixed point over bit sets of registers (scalars, then vectors, then matrices).
+Liveness is a fixed point over bit sets of registers (scalars, then vectors, then matrices). Each row's
+`after` set is kept too (DCE_AFTER: what is live just after a dead row, all ones for a row that runs): a
+mutation that rewrites a dead row in place into a row writing nothing live leaves every set, and so the live
+program, as it was (search_loop's dead-edit shortcut).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from azlang.rng import GAMMA
 
 
 def width(shape) -> int:
-    return 64 * max(1, -(-(shape.S + shape.V + shape.M) // 64))
+    """Bits of a register set: one per register, and a spare top bit (never a register) that marks, in the
+    DCE_AFTER sets, a row that runs."""
+    return 64 * -(-(shape.S + shape.V + shape.M + 1) // 64)
 
 
 def build_dce(lib: Lib) -> None:
@@ -39,6 +44,9 @@ def build_dce(lib: Lib) -> None:
     f = Fn(lib.module, "live_hash", I64, [PTR, PTR, PTR])
     _hash(f, *f.args)
     lib.live_hash = f.finish()
+    f = Fn(lib.module, "stays_dead", I1, [PTR, PTR, I64])
+    _stays_dead(f, lib, W, *f.args)
+    lib.stays_dead = f.finish()
 
 
 def _bit(f: Fn, lib: Lib, W, kind, addr):
@@ -73,11 +81,12 @@ def _build_decode(lib: Lib, W) -> None:
 
 
 def _build_sweep(lib: Lib, W) -> None:
-    """sweep(masks, n, live_out, mark) -> live_in: one backward pass over a decoded component, without a
-    branch per row: a row runs (and is marked) when it is random or writes a live register; then its
-    registers die (`keep`) and its inputs become live (`gen`)."""
-    f = Fn(lib.module, "live_sweep", W, [PTR, I64, W, PTR])
-    masks, n, live_out, mark = f.args
+    """sweep(masks, n, live_out, mark, after) -> live_in: one backward pass over a decoded component, without
+    a branch per row: a row runs (and is marked) when it is random or writes a live register; then its
+    registers die (`keep`) and its inputs become live (`gen`). after[r]: the set live just after row r when
+    it does not run, else all ones."""
+    f = Fn(lib.module, "live_sweep", W, [PTR, I64, W, PTR, PTR])
+    masks, n, live_out, mark, after_out = f.args
     b = f.b
     live = f.var(live_out)
     zero = ir.Constant(W, 0)
@@ -88,6 +97,7 @@ def _build_sweep(lib: Lib, W) -> None:
         after = b.or_(b.and_(cur, f.ld(masks, f.add(row, 2), W)), f.ld(masks, f.add(row, 3), W))
         live.set(b.select(hit, after, cur))
         f.st(mark, r, b.zext(hit, I64), I64)
+        f.st(after_out, r, b.select(hit, ir.Constant(W, -1), cur), W)
     f.ret(live.get())
     lib.live_sweep = f.finish()
 
@@ -102,25 +112,39 @@ def _dce(f: Fn, lib: Lib, W, code, data, sizes, dcode, ddata, dsizes) -> None:
     kill = b.not_(b.or_(one, b.shl(one, ir.Constant(W, lib.shape.S))))  # ~(s0 | v0)
     s1 = ir.Constant(W, 2)
     lip, lil = f.var(ir.Constant(W, 0)), f.var(ir.Constant(W, 0))
-    mark = f.cxp("MARK")
+    mark, after = f.cxp("MARK"), f.cxp("DCE_AFTER")
 
     def outs():
         lop = b.or_(b.and_(b.or_(lip.get(), lil.get()), kill), s1)
         return lop, b.and_(lip.get(), kill)
 
     pmark, lmark = f.gep(mark, ns, I64), f.gep(mark, f.add(ns, np_), I64)
+    pafter, lafter = f.gep(after, ns, W), f.gep(after, f.add(ns, np_), W)
     with f.forever():
         # every round marks: the round that finds the fixed point swept with its live-outs, so its marks stand
         lop, lol = outs()
-        new_p = f.call(lib.live_sweep, pmasks, np_, lop, pmark)
-        new_l = f.call(lib.live_sweep, lmasks, nl, lol, lmark)
+        new_p = f.call(lib.live_sweep, pmasks, np_, lop, pmark, pafter)
+        new_l = f.call(lib.live_sweep, lmasks, nl, lol, lmark, lafter)
         same = b.and_(b.icmp_unsigned("==", new_p, lip.get()), b.icmp_unsigned("==", new_l, lil.get()))
         with f.if_(same):
             f.brk()
         lip.set(new_p)
         lil.set(new_l)
-    f.call(lib.live_sweep, masks, ns, b.and_(lip.get(), kill), mark)
+    f.call(lib.live_sweep, masks, ns, b.and_(lip.get(), kill), mark, after)
     _compact(f, code, data, sizes, dcode, ddata, dsizes, mark)
+
+
+def _stays_dead(f: Fn, lib: Lib, W, crow, after, r) -> None:
+    """Whether row r, rewritten in place to `crow`, is dead in a program whose other rows are those of the one
+    `after` (its DCE_AFTER sets) was computed for, where row r was dead: a row that runs nowhere leaves every
+    live set as it was, so the fixed point, the marks of the other rows and the live program stay the same."""
+    b = f.b
+    op = b.sext(f.ld(crow, 0, I32), I64)
+    outb = _bit(f, lib, W, f.const(lib.op_out, op), b.sext(f.ld(crow, 3, I32), I64))
+    a = f.ld(after, r, W)
+    was_dead = b.icmp_unsigned("==", b.lshr(a, ir.Constant(W, W.width - 1)), ir.Constant(W, 0))
+    quiet = b.icmp_unsigned("==", b.and_(a, outb), ir.Constant(W, 0))
+    f.ret(b.and_(b.and_(was_dead, quiet), b.not_(f.flag(f.const(lib.op_random, op)))))
 
 
 def _compact(f: Fn, code, data, sizes, dcode, ddata, dsizes, mark) -> None:

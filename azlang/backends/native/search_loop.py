@@ -6,7 +6,9 @@ tournament (T draws of below(P), first drawn wins ties) -> Mutate -> train budge
 miss -> insert; hurdles after the first k tasks -> the child replaces the slot at the cursor. Evaluation
 runs on the program with dead code removed (search_dce), and when that live program equals the parent's,
 the parent's recorded probe keys are reused: a probe is deterministic, so its result would be the same.
-Each slot keeps its program's live version (written with the child), so a parent is not dce'd again.
+Each slot keeps its program's live version (written with the child), so a parent is not dce'd again, and
+a child whose mutation changed nothing live (no change, or a dead row rewritten into a dead row) is not dce'd
+either: its live program is its parent's (search_dce.stays_dead).
 Tasks are evaluated in search_eval.
 """
 
@@ -16,13 +18,13 @@ from llvmlite import ir
 
 from azlang.backends.native import engine
 from azlang.backends.native import search_abi as abi
-from azlang.backends.native.irutil import F64, I1, I64
+from azlang.backends.native.irutil import F64, I1, I32, I64
 from azlang.backends.native.search_dce import build_dce
 from azlang.backends.native.search_emit import Fn, Lib, c64, cf
 from azlang.backends.native.search_eval import Slot, build_eval, child, copy, copy_program, live
 from azlang.backends.native.search_fec import build_cache, build_hash
 from azlang.backends.native.search_gen import build_instructions, build_log_scale, build_random_program, build_rng
-from azlang.backends.native.search_mutate import build_mutate
+from azlang.backends.native.search_mutate import EDIT_NONE, build_mutate
 from azlang.ir.nodes import MemoryShape
 
 CHUNK, IMPORT, EXPORT = "azlang_search_chunk", "azlang_search_cache_import", "azlang_search_cache_export"
@@ -64,16 +66,29 @@ def _evaluate(lib: Lib) -> None:
     b = f.b
     f.cx_add("EVALUATIONS", 1)
     f.call(lib.budget)
-    f.call(lib.dce, *child(f), *live(f))
     same, src = f.var(ir.Constant(I1, 0)), f.var(parent)  # src: the slot whose probe records the child reuses
     fec = f.flag(f.cx("FEC"))
-    with f.if_(b.and_(has_parent, fec)):
-        ps, ok = Slot(f, parent), f.cxp("PL_OK")
-        with f.if_(f.eq(f.ld(ok, parent), 0)):  # written from Python since (or resized): dce it once here
-            f.call(lib.dce, ps.code, ps.data, ps.sizes, *ps.live)
-            f.st(ok, parent, c64(1))
-            f.st(f.cxp("PHASH"), parent, f.call(lib.live_hash, *ps.live))
-        same.set(f.call(lib.same_program, *live(f), *ps.live))
+    with f.if_else(b.and_(has_parent, fec)) as (kin, alone):
+        with kin:
+            ps, ok = Slot(f, parent), f.cxp("PL_OK")
+            with f.if_(f.eq(f.ld(ok, parent), 0)):  # written from Python since (or resized): dce it once here
+                f.call(lib.dce, ps.code, ps.data, ps.sizes, *ps.live)
+                _copy_after(f, lib, _after(f, lib, parent), f.cxp("DCE_AFTER"), ps.sizes)
+                f.st(ok, parent, c64(1))
+                f.st(f.cxp("PHASH"), parent, f.call(lib.live_hash, *ps.live))
+            with f.if_else(_dead_edit(f, lib, parent)) as (quick, full):
+                with quick:  # the parent's live program is the child's
+                    copy_program(f, *live(f), *ps.live)
+                    _copy_after(f, lib, f.cxp("DCE_AFTER"), _after(f, lib, parent), ps.sizes)
+                    same.set(ir.Constant(I1, 1))
+                    f.cx_add("DEAD_EDITS", 1)
+                    with f.if_(f.flag(f.cx("DEAD_CHECK"))):
+                        _check_dead_edit(f, lib)
+                with full:
+                    f.call(lib.dce, *child(f), *live(f))
+                    same.set(f.call(lib.same_program, *live(f), *ps.live))
+        with alone:
+            f.call(lib.dce, *child(f), *live(f))
     with f.if_(fec):
         _memo(f, lib, same, src, parent)
     nt, valid, fits = f.cx("NT"), f.cxp("CH_VALID"), f.cxp("TASKFITS")
@@ -95,6 +110,39 @@ def _evaluate(lib: Lib) -> None:
             f.st(fits, t, f.call(lib.task_fitness, t, same.get(), src.get()), F64)
     f.ret(f.call(lib.combine, nt))
     lib.evaluate = f.finish()
+
+
+def _after(f: Fn, lib: Lib, slot):
+    return f.gep(f.cxp("PL_AFTER"), f.mul(slot, f.cx("CAP")), lib.bits)
+
+
+def _copy_after(f: Fn, lib: Lib, dst, src, sizes) -> None:
+    """A program's DCE_AFTER sets, one per row."""
+    copy(f, dst, src, f.add(f.add(f.ld(sizes, 0), f.ld(sizes, 1)), f.ld(sizes, 2)), lib.bits)
+
+
+def _dead_edit(f: Fn, lib: Lib, parent):
+    """Whether the child's live program is its parent's without dce: Mutate changed nothing (CH_EDIT -2) or
+    rewrote in place a row dead in the parent into one that is dead as well (search_dce.stays_dead)."""
+    edit = f.cx("CH_EDIT")
+    out = f.var(f.eq(edit, EDIT_NONE))
+    with f.if_(f.le(0, edit)):
+        out.set(f.call(lib.stays_dead, f.gep(f.cxp("CH_CODE"), f.mul(edit, 4), I32), _after(f, lib, parent), edit))
+    return out.get()
+
+
+def _check_dead_edit(f: Fn, lib: Lib) -> None:
+    """DEAD_CHECK (tests): dce the child anyway; DEAD_BAD counts children whose live program or sets differ."""
+    b = f.b
+    sets = f.var(c64(0))
+    scratch = f.cxp("LP_CODE"), f.cxp("LP_DATA"), f.cxp("LP_SIZES")
+    copy(f, f.cxp("LP_AFTER"), f.cxp("DCE_AFTER"), f.cx("CAP"), lib.bits)
+    f.call(lib.dce, *child(f), *scratch)
+    kept, now = f.cxp("LP_AFTER"), f.cxp("DCE_AFTER")
+    with f.loop(f.cx("CAP")) as r, f.if_(f.ne(f.ld(kept, r, lib.bits), f.ld(now, r, lib.bits))):
+        sets.set(c64(1))
+    bad = b.or_(b.not_(f.call(lib.same_program, *live(f), *scratch)), f.ne(sets.get(), 0))
+    f.cx_add("DEAD_BAD", b.zext(bad, I64))
 
 
 def _memo(f: Fn, lib: Lib, same, src, parent) -> None:
@@ -126,6 +174,7 @@ def _write_child(lib: Lib) -> None:
     total = copy_program(f, s.code, s.data, s.sizes, *child(f))
     with f.if_(f.flag(f.cx("FEC"))):  # kept for its use as a parent (only FEC compares live programs)
         copy_program(f, *s.live, *live(f))  # evaluate left the child's live program in LV
+        _copy_after(f, lib, _after(f, lib, cur), f.cxp("DCE_AFTER"), f.cxp("CH_SIZES"))  # and its sets
         f.st(f.cxp("PL_OK"), cur, c64(1))
         h = f.cx("CH_HASH")
         f.st(f.cxp("PHASH"), cur, h)

@@ -22,6 +22,9 @@ from azlang.search.mutate import (
 )
 
 VOID = ir.VoidType()
+# CH_EDIT after mutate: the child is the parent (EDIT_NONE), or differs in one row rewritten in place (its index,
+# >= 0), or may differ anywhere (EDIT_ANY); search_loop's dead-edit shortcut reads it
+EDIT_ANY, EDIT_NONE = -1, -2
 
 
 def build_mutate(lib: Lib) -> None:
@@ -169,6 +172,7 @@ def _regenerate(f: Fn, lib: Lib, ch: Child, c) -> None:
 def _mutate(f: Fn, lib: Lib, zero) -> None:
     """Mutator.mutate: the coin (when mutate_prob < 1), then one action chosen uniformly."""
     b = f.b
+    f.cx_set("CH_EDIT", EDIT_NONE)
     with f.if_(f.flag(f.cx("PROB_LT1"))), f.if_(b.not_(b.fcmp_ordered("<", f.call(lib.unit_f32), f.cxf("PROB")))):
         f.ret()
     with f.if_(f.flag(zero)):
@@ -178,14 +182,22 @@ def _mutate(f: Fn, lib: Lib, zero) -> None:
     with f.if_(f.lt(1, n)):
         action.set(f.ld(actions, f.call(lib.below, n)))
     ch = Child(f)
+
+    def reshaped(action):  # rows may move or change anywhere: the child needs its own dce
+        def run():
+            f.cx_set("CH_EDIT", EDIT_ANY)
+            action(f, lib, ch)
+
+        return run
+
     cases = {
         ALTER_PARAM: lambda: _alter_param(f, lib, ch),
         RANDOMIZE_INSTRUCTION: lambda: _randomize_instruction(f, lib, ch),
-        RANDOMIZE_COMPONENT: lambda: _randomize_component(f, lib, ch),
-        INSERT: lambda: _insert(f, lib, ch),
-        REMOVE: lambda: _remove(f, lib, ch),
-        TRADE: lambda: _trade(f, lib, ch),
-        RANDOMIZE_ALGORITHM: lambda: _randomize_algorithm(f, lib, ch),
+        RANDOMIZE_COMPONENT: reshaped(_randomize_component),
+        INSERT: reshaped(_insert),
+        REMOVE: reshaped(_remove),
+        TRADE: reshaped(_trade),
+        RANDOMIZE_ALGORITHM: reshaped(_randomize_algorithm),
     }
     f.switch(action.get(), cases)  # IDENTITY: the default, no change
 
@@ -203,12 +215,14 @@ def _component_nonempty(f: Fn, lib: Lib, ch: Child):
 def _alter_param(f, lib, ch) -> None:
     c = _component_nonempty(f, lib, ch)
     r = f.add(ch.start(c), f.call(lib.below, ch.size(c)))
+    f.cx_set("CH_EDIT", r)
     f.call(lib.alter_row, ch.crow(r), ch.drow(r))
 
 
 def _randomize_instruction(f, lib, ch) -> None:
     c = _component_nonempty(f, lib, ch)
     r = f.add(ch.start(c), f.call(lib.below, ch.size(c)))
+    f.cx_set("CH_EDIT", r)
     f.call(lib.instruction, c, ch.crow(r), ch.drow(r))
 
 
