@@ -242,3 +242,16 @@ def test_dead_edit_shortcut_gives_the_live_program_dce_gives(cfg):
     assert ctx["DEAD_BAD"] == 0
     py, _ = run_both(cfg, 8)
     assert_same(py, nat)
+
+
+def test_checkpoint_of_a_native_population_is_that_of_its_programs():
+    """checkpoint.to_data packs a native population from its arrays (ProgramsView.packed): the same record, to
+    the byte, as packing the list of its programs, and it decodes to those programs (sizes differing by slot)."""
+    from azlang.search import checkpoint, datacodec
+
+    _, nat = run_both(rich(), 6)
+    view = nat.state.programs
+    assert type(view).__name__ == "ProgramsView" and len({bc.sizes for bc in view}) > 3
+    fast = datacodec.encode(checkpoint.to_data(view))
+    assert fast == datacodec.encode(checkpoint.to_data(list(view)))
+    assert checkpoint.from_data(datacodec.decode(fast)) == list(view)

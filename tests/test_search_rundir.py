@@ -127,3 +127,24 @@ def test_a_fresh_run_checkpoints_within_its_first_sweep(tmp_path):
     finally:
         CheckpointSchedule.FIRST = first
     assert seen[0], "no checkpoint during the initial population (checkpoints are taken between children too)"
+
+
+def test_progress_lines_reach_the_file_one_by_one_and_survive_a_truncation(tmp_path):
+    """progress.jsonl stays open while a run appends to it: each line is in the file as soon as it is appended
+    (a reader such as `azc watch` sees it), a truncation on resume starts from the kept lines, and release
+    closes it."""
+    rd = RunDir(tmp_path / "run")
+    rd.create(_cfg())
+    path = tmp_path / "run" / "progress.jsonl"
+    for k in range(3):
+        rd.append_progress({"n": k, "x": float("nan")})
+        assert path.read_text().splitlines()[-1] == f'{{"n": {k}, "x": null}}'
+    rd.truncate_progress(1)
+    rd.append_progress({"n": 9})
+    assert path.read_text() == '{"n": 0, "x": null}\n{"n": 9}\n'
+    rd.release()
+    assert rd._progress is None
+    rd.acquire()
+    rd.append_progress({"n": 10})
+    rd.release()
+    assert path.read_text().splitlines()[-1] == '{"n": 10}'

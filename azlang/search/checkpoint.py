@@ -64,6 +64,9 @@ def to_data(x):
         keys, fits, uses = x.export()
         names = ("capacity", "forget_every", "hits", "misses")
         return Record("FecCache", {**{k: int(getattr(x, k)) for k in names}, "keys": keys, "fits": fits, "uses": uses})
+    if hasattr(x, "packed") and len(x) > 1:  # the native loop's population: its arrays, not P programs
+        sizes, code, data = x.packed()
+        return Record("Programs", {"sizes": sizes, "code": code, "data": data})
     if isinstance(x, list) or isinstance(x, Sequence) and not isinstance(x, tuple):  # the native loop's view too
         items = list(x)
         if len(items) > 1 and all(isinstance(v, Bytecode) for v in items):

@@ -123,7 +123,7 @@ class NativeIsland(Island):
         slots = [(st.cursor + k) % self.P for k in range(len(arrivals))]
         self.native.pop.put_many(slots, [bc for _, bc in arrivals], self.native.shape, self.native.Fs)
         for i, (fit, _) in zip(slots, arrivals):
-            st.fitnesses[i] = fit
+            st.fitnesses[i] = self.native.pop.fit[i] = fit
         st.cursor = (st.cursor + len(arrivals)) % self.P
 
     def immigrate_packed(self, arrivals) -> None:
@@ -134,7 +134,7 @@ class NativeIsland(Island):
         slots = [(st.cursor + k) % self.P for k in range(len(arrivals))]
         self.native.pop.put_packed(slots, arrivals, self.native.shape, self.native.Fs)
         for i, fit in zip(slots, arrivals.fitness.tolist()):
-            st.fitnesses[i] = fit
+            st.fitnesses[i] = self.native.pop.fit[i] = fit
         st.cursor = (st.cursor + len(arrivals)) % self.P
 
     def _tune_chunk(self, n: int, seconds: float) -> None:
@@ -178,6 +178,7 @@ class NativeLoop:
         if st.best is not None:
             self.pop.set_best(*st.best)
         self._best_seen = st.best[0] if st.best is not None else None
+        self._pulled = None  # the fitness list pull made (push copies any other list in)
         self.cache = None
         if st.cache is not None:
             self.cache = Cache(self.ctx, st.cache.capacity, st.cache.forget_every, fns)
@@ -270,7 +271,7 @@ class NativeLoop:
         c.set_u("RNG", st.rng.state)
         c["CURSOR"], c["INDIVIDUALS"] = st.cursor, st.individuals
         c["TRAIN_STEPS"], c["EVALUATIONS"] = st.counters.train_steps, st.counters.evaluations
-        if len(st.fitnesses) == self.pop.P:
+        if len(st.fitnesses) == self.pop.P and st.fitnesses is not self._pulled:  # else the array holds it
             self.pop.fit[:] = st.fitnesses
         if st.hurdle is not None:
             c.set_f("HURDLE_VALUE", st.hurdle.value)
@@ -281,7 +282,7 @@ class NativeLoop:
         st.rng.state = c.u("RNG")
         st.cursor, st.individuals = c["CURSOR"], c["INDIVIDUALS"]
         st.counters.train_steps, st.counters.evaluations = c["TRAIN_STEPS"], c["EVALUATIONS"]
-        st.fitnesses = self.pop.fit.tolist()
+        st.fitnesses = self._pulled = self.pop.fit.tolist()  # changed in place only by immigrate, which writes both
         if st.hurdle is not None:
             st.hurdle.tested, st.hurdle.passed = c["H_TESTED"], c["H_PASSED"]
         if c["HAS_BEST"] and c.f("BEST_FIT") != self._best_seen:

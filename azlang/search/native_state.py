@@ -187,6 +187,14 @@ class ProgramsView(Sequence):
     def __reduce__(self):
         return (list, (list(self),))
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sizes, code rows, data rows) of every program in slot order, each program's rows one after another:
+        what checkpoint._programs makes of the list of programs, read from the arrays in one go."""
+        pop = self.pop
+        sizes = pop.sizes.copy()
+        mask = np.arange(pop.cap) < sizes.sum(axis=1)[:, None]
+        return sizes, pop.code[mask], pop.data[mask]
+
 
 def row_places(slots: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(slot, row within the slot) of every row of programs with `rows` rows each, laid out one after another."""

@@ -69,6 +69,7 @@ class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = None
+        self._progress = None  # progress.jsonl, open for appending while the run writes lines
 
     def create(self, cfg: ExperimentConfig) -> None:
         try:
@@ -86,6 +87,7 @@ class RunDir:
                 hint="choose another --run-dir, or delete that directory",
             )
         self.write_config(cfg)
+        self._close_progress()
         self.write_text(PROGRESS, "")
 
     def acquire(self) -> None:
@@ -114,6 +116,7 @@ class RunDir:
         self._lock = fd
 
     def release(self) -> None:
+        self._close_progress()
         if self._lock is not None:
             os.close(self._lock)  # closing the descriptor drops the flock
             self._lock = None
@@ -138,14 +141,25 @@ class RunDir:
             raise _io_error("write", self.path / name, e) from None
 
     def append_progress(self, record: dict) -> None:
+        """One line, handed to the system at once (readers such as `azc watch` see it); the file stays open."""
         try:
-            with open(self.path / PROGRESS, "a") as f:
-                f.write(json.dumps(_json_safe(record)) + "\n")
+            if self._progress is None:
+                self._progress = open(self.path / PROGRESS, "a")
+            self._progress.write(json.dumps(_json_safe(record)) + "\n")
+            self._progress.flush()
         except OSError as e:
+            self._close_progress()
             raise _io_error("write", self.path / PROGRESS, e) from None
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            with contextlib.suppress(OSError):
+                self._progress.close()
+            self._progress = None
 
     def truncate_progress(self, lines: int) -> None:
         """Drop progress lines written after the checkpoint we resume from (they will be written again)."""
+        self._close_progress()
         path = self.path / PROGRESS
         kept = path.read_text().splitlines(keepends=True)[:lines] if path.exists() else []
         self.write_text(PROGRESS, "".join(kept))
