@@ -144,7 +144,7 @@ class RunDir:
         """One line, handed to the system at once (readers such as `azc watch` see it); the file stays open."""
         try:
             if self._progress is None:
-                self._progress = open(self.path / PROGRESS, "a")
+                self._progress = open(self.path / PROGRESS, "a")  # noqa: SIM115 - held until release or truncation
             self._progress.write(json.dumps(_json_safe(record)) + "\n")
             self._progress.flush()
         except OSError as e:
