@@ -239,10 +239,12 @@ class NativeLoop:
         c["LANES"] = int(len({(t.F, t.n_train, t.epochs, t.n_valid) for t in w.tasks}) == 1)
         stride = -(-max(lay.size for lay in w.layouts) // 8) * 8
         args = c.array("LANE_ARGS", np.zeros(len(kabi.LANE_ARGS), dtype=np.int64))
-        fixed = {"TASKS": w.table, "LANE_TASK": np.zeros(nt, dtype=np.int64), "MEM": pack.aligned(kabi.lane_mem_doubles(nt, stride)),
+        fixed = {"TASKS": w.table, "LANE_TASK": np.zeros(nt, dtype=np.int64),
+                 "MEM": pack.aligned(kabi.lane_mem_doubles(nt, stride)),
                  "SCRATCH": pack.aligned(max(lay.scratch for lay in w.layouts)),
-                 "STATS": np.zeros(nt * kabi.STAT_SLOTS, dtype=np.int64), "REC_TRAIN": pack.aligned(nt * rts),
-                 "REC_VALID": pack.aligned(nt * rvs), "FIT": np.zeros(nt),
+                 "STATS": np.zeros(nt * kabi.STAT_SLOTS, dtype=np.int64),
+                 "REC_TRAIN": pack.aligned(kabi.lane_rec_doubles(nt, rts)),
+                 "REC_VALID": pack.aligned(kabi.lane_rec_doubles(nt, rvs)), "FIT": np.zeros(nt),
                  "WORK": np.zeros(nt * kabi.LANE_WORK, dtype=np.int64)}
         for name, arr in fixed.items():
             args[kabi.L[name]] = c.array(name if name.startswith("LANE_") else f"LANE_{name}", arr).ctypes.data

@@ -58,7 +58,7 @@ LANE_ARGS = ("CODE", "DATA", "NS", "NP", "NL", "TASKS", "LANE_TASK", "N", "OPTS"
              "MEM_STRIDE", "SCRATCH", "STATS", "REC_TRAIN", "REC_VALID", "RT_STRIDE", "RV_STRIDE", "FIT", "WORK")
 L = {name: k for k, name in enumerate(LANE_ARGS)}
 LANE_WORK = 16  # int64 words of work space per lane (lanes.py: 7 arrays and a 9-slot task row)
-SOA_W = 4  # lanes per struct-of-arrays group (lanes_simd.py): one AVX-512 register of doubles
+SOA_W = 4  # lanes per struct-of-arrays group (lanes_simd.py): one AVX2 register of doubles
 SOA_STATE = 8 + 8 * SOA_W  # doubles of state per group: 4 masks, 4 stream addresses, then losses, labels and 6
 # pointer arrays
 
@@ -68,5 +68,11 @@ def lane_mem_doubles(n: int, stride: int) -> int:
     and the groups' state and lists (lanes_simd.py)."""
     groups = -(-n // SOA_W)
     return (groups + 1) * SOA_W * stride + n * stride + groups * (SOA_STATE + 2)
+
+
+def lane_rec_doubles(n: int, stride: int) -> int:
+    """Doubles of REC_TRAIN / REC_VALID for n lockstep lanes recording up to `stride` errors each: a row for
+    every lane of the last group too (a group may store its lanes' records at once, lanes_simd.py)."""
+    return -(-n // SOA_W) * SOA_W * stride
 LANES_FN_TYPE = ir.FunctionType(ir.VoidType(), [PTR])
 LANES_CTYPE = ctypes.CFUNCTYPE(None, _P)

@@ -269,6 +269,10 @@ class LanesSoA(GroupMemory, Lanes):
         self.needs_x = b.or_(self.keeps_memory, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
                                                       f.add(self.np, self.nl)))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
+        # one round of training and one of validation (an FEC probe): every lane still recording has recorded at
+        # every step before, so a group stores its lanes' errors at the step's index, and each lane's count is
+        # set where it stops and after the round (no per-lane counter per step)
+        self.at_once = b.and_(self.recording, f.le(remaining, n_train))
         self.stops = f.var(c64(0))  # a lane stopped since the last compact
         ng = f.var(self.ngroups)
         rem = f.var(remaining)
@@ -278,6 +282,7 @@ class LanesSoA(GroupMemory, Lanes):
             r = rem.get()
             k = f.sel(f.lt(n_train, r), n_train, r)
             self.train(k, pos.get(), ng)
+            self.counted("train", ng.get(), LIVE, k)
             pos.set(f.add(pos.get(), k))
             rem.set(f.sub(rem.get(), n_train))
             self.validate(row0, ng.get())
@@ -308,16 +313,42 @@ class LanesSoA(GroupMemory, Lanes):
                 newly = b.and_(b.and_(self.bad(err), live), b.not_(skip))
                 with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
                     self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
+                    self.counts("train", g, newly, q)
                     self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
                     self.stops.set(c64(1))
-                with f.if_(self.recording):
-                    self.each(self.mask(g, LIVE), lambda l_: self.record(
-                        "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
+                with f.if_(self.recording), f.if_else(self.at_once) as (once, each):
+                    with once:
+                        self.records("train", g, q, err)
+                    with each:
+                        self.each(self.mask(g, LIVE), lambda l_: self.record(
+                            "train", f.add(f.mul(g, W), l_), b.extract_element(err, ir.Constant(I32, l_))))
                 with f.if_(b.and_(b.not_(self.keeps_v0), self.needs_x)):  # learn sees the features predict saw
                     self.reload_x(g, q)
                 self.vst(ys, m)
             self.compact(self.glist, ng, LIVE)
             self.run("learn", self.glist, ng.get())
+
+    def records(self, kind: str, g, q, errs) -> None:
+        """at_once: the errors of every lane of group g (stopped and padding lanes too: beyond a lane's count,
+        nothing reads them) at index q of their records."""
+        f, b = self.f, self.f.b
+        buf, stride, _ = self.rec[kind]
+        for l_ in range(W):
+            at_q = f.add(f.mul(f.add(f.mul(g, W), l_), stride), q)
+            f.st(buf, at_q, b.extract_element(errs, ir.Constant(I32, l_)), F64)
+
+    def counts(self, kind: str, g, m, n) -> None:
+        """at_once: the lanes of mask m of group g have recorded n errors."""
+        f = self.f
+        with f.if_(self.at_once):
+            self.each(m, lambda l_: f.b.store(n, self.stat(f.add(f.mul(g, W), l_), self.rec[kind][2])))
+
+    def counted(self, kind: str, ng, mask: int, n) -> None:
+        """at_once, after a round: the lanes of mask `mask` of the first ng groups of glist recorded n errors."""
+        f = self.f
+        with f.if_(self.at_once), f.loop(ng) as a:
+            g = f.ld(self.glist, a)
+            self.counts(kind, g, self.mask(g, mask), n)
 
     def classified(self, g, ys, s1):
         """(skip mask, predictions) of group g: the sigmoid's work only where a live lane classifies, so a
@@ -377,8 +408,9 @@ class LanesSoA(GroupMemory, Lanes):
                 self.load_group(f.ld(self.gvlist, a), j, False)
             self.run("predict", self.gvlist, nv.get())
             with f.loop(nv.get()) as a:
-                self.valid_step(f.ld(self.gvlist, a))
+                self.valid_step(f.ld(self.gvlist, a), j)
             self.compact(self.gvlist, nv, VLIVE)
+        self.counted("valid", ng, VLIVE, n)
         nvf = b.sitofp(n_valid, F64)
         with f.loop(ng) as a:
             g = f.ld(self.glist, a)
@@ -397,7 +429,7 @@ class LanesSoA(GroupMemory, Lanes):
             with f.if_(self.scoring):
                 self.each(self.mask(g, LIVE), fit)
 
-    def valid_step(self, g) -> None:
+    def valid_step(self, g, j) -> None:
         f, b = self.f, self.f.b
         ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
@@ -419,12 +451,16 @@ class LanesSoA(GroupMemory, Lanes):
         vl = b.and_(vl, b.not_(newly))
         with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
             self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
+            self.counts("valid", g, newly, j)
             self.stops.set(c64(1))
             self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
             self.set_mask(g, VLIVE, vl)
-        with f.if_(self.recording):
-            self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
-                                                 b.extract_element(ae, ir.Constant(I32, l_))))
+        with f.if_(self.recording), f.if_else(self.at_once) as (once, each):
+            with once:
+                self.records("valid", g, j, ae)
+            with each:
+                self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
+                                                     b.extract_element(ae, ir.Constant(I32, l_))))
         term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
         loss = self.vld(self.gs(g, LOSS))
         self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))

@@ -67,7 +67,8 @@ def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: boo
     arrays = {"TASKS": ev.table, "LANE_TASK": lane_task, "OPTS": o,
               "RNG": np.array([rng.state], dtype=np.uint64), "MEM": pack.aligned(abi.lane_mem_doubles(n, stride)),
               "SCRATCH": pack.aligned(lay.scratch), "STATS": np.zeros(n * abi.STAT_SLOTS, dtype=np.int64),
-              "REC_TRAIN": pack.aligned(n * rts), "REC_VALID": pack.aligned(n * rvs), "FIT": np.zeros(n),
+              "REC_TRAIN": pack.aligned(abi.lane_rec_doubles(n, rts)),
+              "REC_VALID": pack.aligned(abi.lane_rec_doubles(n, rvs)), "FIT": np.zeros(n),
               "WORK": np.zeros(n * abi.LANE_WORK, dtype=np.int64), "CODE": code, "DATA": data}
     args = np.zeros(len(abi.LANE_ARGS), dtype=np.int64)
     for name, arr in arrays.items():
