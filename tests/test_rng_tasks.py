@@ -146,6 +146,7 @@ def test_native_gaussian_fill_equals_the_python_draws(monkeypatch, seed, mean, s
     x = fast.gaussian_array(mean, sd, n)
     assert not rng_module._NATIVE_BROKEN  # the native path really ran
     monkeypatch.setattr(rng_module, "_NATIVE_MIN", 10**12)
+    monkeypatch.setattr(rng_module, "_NATIVE_LOADED", [])
     slow = Rng(seed)
     y = slow.gaussian_array(mean, sd, n)
     assert x.tobytes() == y.tobytes()
@@ -153,3 +154,28 @@ def test_native_gaussian_fill_equals_the_python_draws(monkeypatch, seed, mean, s
     assert fast.next_u64() == slow.next_u64()
     s = Rng(seed)
     assert x[-1] == [s.gaussian(mean, sd) for _ in range(n)][-1]
+
+
+@pytest.mark.parametrize("n", [0, 1, 4, 400, 2047])
+def test_short_fills_once_the_native_loop_is_loaded_equal_the_python_draws(monkeypatch, n):
+    """After a long fill loaded the native loop, short fills (validation sets, weights) use it too: bit for bit the
+    Python draws, and the same state after."""
+    import azlang.rng as rng_module
+    from azlang.backends.native import available
+
+    if not available():
+        pytest.skip("no native backend here")
+    Rng(5).gaussian_array(0.0, 1.0, rng_module._NATIVE_MIN)
+    assert rng_module._NATIVE_LOADED and not rng_module._NATIVE_BROKEN
+    calls = []
+    real = rng_module._native_gaussians
+    monkeypatch.setattr(rng_module, "_native_gaussians", lambda *a: calls.append(a) or real(*a))
+    fast = Rng(17)
+    x = fast.gaussian_array(-1.5, 0.25, n)
+    assert len(calls) == (1 if n else 0)  # n = 0 draws nothing either way
+    monkeypatch.setattr(rng_module, "_NATIVE_LOADED", [])
+    monkeypatch.setattr(rng_module, "_NATIVE_MIN", 10**12)
+    slow = Rng(17)
+    y = slow.gaussian_array(-1.5, 0.25, n)
+    assert len(calls) == (1 if n else 0) and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    assert fast.state == slow.state
