@@ -10,7 +10,7 @@ so load on the machine hits both alike; reported are the medians over the pairs 
 The last command is the fixed cost of `azc evolve`: the demo config for 1e3 train steps (one experiment, its
 select and final evaluation, checkpoints and summary), everything the demo run pays besides the search itself.
 Each command runs once per tree untimed first (bytecode, the native object cache); `--only evolve` times the
-commands containing that word alone.
+commands containing that word alone, `--steps 2e8` makes that command the whole demo run.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a source tree of azlang to compare against")
     parser.add_argument("--pairs", type=int, default=11)
     parser.add_argument("--only", help="time only the commands containing this word (e.g. evolve)")
+    parser.add_argument("--steps", default="1e3", help="train steps of the evolve command (2e8: the whole demo)")
     args = parser.parse_args()
+    EVOLVE[EVOLVE.index("--max-train-steps") + 1] = args.steps
     trees = {"current": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
     for name, tree in trees.items():
         print(f"{name}: `azc --help` imports {', '.join(heavy_modules(tree)) or 'none of numpy/llvmlite/lark/rich'}")
@@ -79,7 +81,7 @@ def main() -> None:
                 times[n].append(once(tree, command))
         medians = {n: statistics.median(t) * 1000 for n, t in times.items()}
         ratio = f"   {medians['baseline'] / medians['current']:.2f}x" if args.baseline else ""
-        label = "azc evolve (demo, 1e3 steps)" if command is EVOLVE else "azc " + " ".join(command)
+        label = f"azc evolve (demo, {args.steps} steps)" if command is EVOLVE else "azc " + " ".join(command)
         print(f"{label:<30}" + "".join(f"{m:>16.0f}" for m in medians.values()) + ratio)
 
 
