@@ -1,5 +1,6 @@
-"""The evolve display (cli_progress.py) imports rich's live display and tables only on a terminal: off one (a
-pipe, a log, the benchmark) `azc evolve` runs without them; on one the live table is shown as before."""
+"""What `azc evolve` leaves unloaded: the display (cli_progress.py) imports rich's live display and tables only on
+a terminal (off one, a pipe, a log, the benchmark, it runs without them; on one the live table is shown as
+before), and a one-island run never loads multiprocessing (executors.py imports it for worker processes)."""
 
 import io
 import subprocess
@@ -24,11 +25,11 @@ args = ["evolve", "--population", "20", "--tournament", "4", "--max-individuals"
 res = CliRunner().invoke(app, args)
 assert res.exit_code == 0, res.output
 assert "progress exp=0" in res.output
-print(" ".join(m for m in ("rich.live", "rich.table") if m in sys.modules))
+print(" ".join(m for m in ("rich.live", "rich.table", "multiprocessing") if m in sys.modules))
 """
 
 
-def test_evolve_off_a_terminal_imports_no_live_display(tmp_path):
+def test_evolve_off_a_terminal_on_one_island_imports_no_live_display_nor_multiprocessing(tmp_path):
     out = subprocess.run([sys.executable, "-c", OFF_TERMINAL, str(tmp_path / "run")], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == ""
