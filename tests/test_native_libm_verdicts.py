@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from native_support import cache_dir  # noqa: F401  (autouse: the engine's files go to a fresh directory)
 
 from azlang.backends.native import libm_core, libm_verdicts
 from azlang.backends.native.libm_verdicts import Verdicts
