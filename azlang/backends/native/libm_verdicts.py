@@ -1,7 +1,7 @@
 """Native stage: the start-up verdicts on the C library's exp (libm_core, sigmoid_cuts), kept on disk.
 
 Whether glibc's exp core returns the bits of `exp` (about 11k probes) and the sigmoid's threshold and fixed
-point (bisection and about 7k probes) take some 15 ms to establish and are the same in every process that
+point (bisection and about 7k probes) take some 20 ms to establish and are the same in every process that
 loads the same C library on the same CPU: they are computed once and kept as a small JSON file next to the
 object cache (engine.cache_dir(), so AZLANG_CACHE_DIR moves both). The file is keyed by what the verdicts
 depend on: the sha256 of the bytes of the library file mapped at exp's address (checked to be the very
