@@ -146,6 +146,7 @@ def test_native_gaussian_fill_equals_the_python_draws(monkeypatch, seed, mean, s
     x = fast.gaussian_array(mean, sd, n)
     assert not rng_module._NATIVE_BROKEN  # the native path really ran
     monkeypatch.setattr(rng_module, "_NATIVE_MIN", 10**12)
+    monkeypatch.setattr(rng_module, "_NATIVE_LOADED", [])
     slow = Rng(seed)
     y = slow.gaussian_array(mean, sd, n)
     assert x.tobytes() == y.tobytes()
@@ -153,3 +154,46 @@ def test_native_gaussian_fill_equals_the_python_draws(monkeypatch, seed, mean, s
     assert fast.next_u64() == slow.next_u64()
     s = Rng(seed)
     assert x[-1] == [s.gaussian(mean, sd) for _ in range(n)][-1]
+
+
+@pytest.mark.parametrize("n", [0, 1, 4, 400, 2047])
+def test_short_fills_once_the_native_loop_is_loaded_equal_the_python_draws(monkeypatch, n):
+    """After a long fill loaded the native loop, task generation's short fills (validation sets, weights) use it
+    too: bit for bit the Python draws, and the same state after."""
+    import azlang.rng as rng_module
+    from azlang.backends.native import available
+
+    if not available():
+        pytest.skip("no native backend here")
+    Rng(5).gaussian_array(0.0, 1.0, rng_module._NATIVE_MIN)
+    assert rng_module._NATIVE_LOADED and not rng_module._NATIVE_BROKEN
+    calls = []
+    real = rng_module._native_gaussians
+    monkeypatch.setattr(rng_module, "_native_gaussians", lambda *a: calls.append(a) or real(*a))
+    fast = Rng(17)
+    x = fast.gaussian_array(-1.5, 0.25, n, short_native=True)
+    assert len(calls) == (1 if n else 0)  # n = 0 draws nothing either way
+    slow = Rng(17)
+    y = slow.gaussian_array(-1.5, 0.25, n)  # the reference interpreter's fills: Python below _NATIVE_MIN
+    assert len(calls) == (1 if n else 0) and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    assert fast.state == slow.state
+
+
+def test_task_generation_uses_the_loaded_native_loop_for_short_fills(monkeypatch):
+    import azlang.rng as rng_module
+    from azlang.backends.native import available
+    from azlang.tasks import synthetic
+
+    if not available():
+        pytest.skip("no native backend here")
+    Rng(5).gaussian_array(0.0, 1.0, rng_module._NATIVE_MIN)
+    sizes = []
+    real = rng_module._native_gaussians
+    monkeypatch.setattr(rng_module, "_native_gaussians", lambda r, m, s, n: sizes.append(n) or real(r, m, s, n))
+    fast = synthetic.teacher(4, 30, 20, 11, 12)
+    assert sorted(sizes) == [4, 16, 80, 120]  # u, W, valid, train
+    monkeypatch.setattr(rng_module, "_NATIVE_LOADED", [])
+    slow = synthetic.teacher(4, 30, 20, 11, 12)
+    assert len(sizes) == 4
+    for name in ("train_x", "train_y", "valid_x", "valid_y"):
+        assert getattr(fast, name).tobytes() == getattr(slow, name).tobytes()

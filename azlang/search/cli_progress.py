@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rich's live display and tables are imported only where there is a terminal to show them on
+    from rich.console import Console
+    from rich.table import Table
 
 
 def _count(x: float) -> str:
@@ -47,8 +49,12 @@ class Display:
 
     def __init__(self, console: Console):
         self.console, self.last = console, None
-        self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
         self.terminal = console.is_terminal
+        self.live = None  # off a terminal there is no live table (plain lines only)
+        if self.terminal:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
 
     def __enter__(self):
         if self.terminal:
@@ -60,6 +66,8 @@ class Display:
             self.live.__exit__(*exc)
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         t = Table(title="evolution", show_header=True)
         for col in ("exp", "individuals", "indiv/s", "train steps", "best", "mean", "FEC hit", "hurdle", "done", "time"):
             # overflow="fold": a narrow terminal wraps a value, never cuts it

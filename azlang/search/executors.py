@@ -13,13 +13,11 @@ checkpointed) and leave quietly, without a traceback, when the parent is gone.
 from __future__ import annotations
 
 import importlib
-import multiprocessing as mp
 import os
 import selectors
 import signal
 import time
 from collections.abc import Callable
-from multiprocessing.connection import wait
 from typing import Protocol
 
 import numpy as np
@@ -104,6 +102,8 @@ class ProcessExecutor:
 
     def context(self):
         """The start method, chosen per run: whether forking is safe depends on the threads running now."""
+        import multiprocessing as mp  # here, not at the top: a one-island run never loads it (~3 ms)
+
         ctx = mp.get_context(self.start_method or default_start_method())
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(PRELOAD)
@@ -133,6 +133,8 @@ class ProcessExecutor:
             finished = True
             return states
         except (EOFError, BrokenPipeError, ConnectionResetError):
+            from multiprocessing.connection import wait
+
             wait([p.sentinel for p in procs], timeout=5)  # its pipe closes a moment before it can be reaped
             dead = [f"island {k} (exit code {p.exitcode})" for k, p in enumerate(procs) if not p.is_alive()]
             raise AzError(f"an island's worker process died: {', '.join(dead) or 'unknown'}",
@@ -191,6 +193,8 @@ def default_start_method(threads: int | None = None) -> str:
     """fork when this process runs a single thread (`azc` does: one BLAS thread, no display thread), so the copy
     is consistent and starts at once with everything loaded; else forkserver where the platform has it (a clean
     single-threaded server, forked per island, ~0.25 s to start), else spawn."""
+    import multiprocessing as mp
+
     methods = mp.get_all_start_methods()
     if (thread_count() if threads is None else threads) == 1 and "fork" in methods:
         return "fork"

@@ -18,8 +18,8 @@ def _rng(seed: int, offset: int) -> Rng:
 
 def _features(rng: Rng, n_train: int, n_valid: int, F: int) -> tuple[np.ndarray, np.ndarray]:
     """i.i.d. N(0, 1): all training vectors first, then all validation vectors, element by element."""
-    train = rng.gaussian_array(0.0, 1.0, n_train * F).reshape(n_train, F)
-    valid = rng.gaussian_array(0.0, 1.0, n_valid * F).reshape(n_valid, F)
+    train = rng.gaussian_array(0.0, 1.0, n_train * F, short_native=True).reshape(n_train, F)
+    valid = rng.gaussian_array(0.0, 1.0, n_valid * F, short_native=True).reshape(n_valid, F)
     return train, valid
 
 
@@ -33,7 +33,7 @@ def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, 
     """y = w.x with w ~ N(0, 1)^F (and with `bias`, the paper's affine y = w.x + a, a ~ N(0, 1))."""
     tx, vx = _features(_rng(data_seed, LINEAR_DATA), n_train, n_valid, F)
     prng = _rng(param_seed, LINEAR_PARAM)
-    w = prng.gaussian_array(0.0, 1.0, F)
+    w = prng.gaussian_array(0.0, 1.0, F, short_native=True)
     a = prng.gaussian(0.0, 1.0) if bias else 0.0
     return Task(name, tx, _rowdot(tx, w) + a, vx, _rowdot(vx, w) + a, RMS_ERROR, epochs, data_seed, param_seed)
 
@@ -41,9 +41,9 @@ def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, 
 def teacher_weights(F: int, param_seed: int) -> tuple[np.ndarray, np.ndarray]:
     """W (F x F, rows 0 and 2 zeroed) and u (u0 = u2 = 0) of the random ReLU teacher network."""
     prng = _rng(param_seed, TEACHER_PARAM)
-    W = prng.gaussian_array(0.0, 1.0, F * F).reshape(F, F)
+    W = prng.gaussian_array(0.0, 1.0, F * F, short_native=True).reshape(F, F)
     W[[0, 2], :] = 0.0
-    u = prng.gaussian_array(0.0, 1.0, F)
+    u = prng.gaussian_array(0.0, 1.0, F, short_native=True)
     u[[0, 2]] = 0.0
     return W, u
 

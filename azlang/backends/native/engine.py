@@ -5,7 +5,8 @@ crashes, so every module of the process goes into one engine created lazily here
 written to `$AZLANG_CACHE_DIR` (default: the user cache dir, `~/.cache/azlang/native`) through the
 engine's object-cache hook; a later process loads the object file directly, without building or
 optimising IR. Cache keys include a hash of this package's source, LLVM's version and the host CPU, so
-a stale or foreign object is never loaded; files carry a checksum and are written atomically.
+a stale or foreign object is never loaded; files carry a checksum and are written atomically. The verdicts on
+the C library's exp that start-up needs (libm_verdicts.py) are kept in the same directory.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from azlang.backends.native import libm_core, sigmoid_cuts
+from azlang.backends.native import libm_core, libm_verdicts
 from azlang.backends.native.context import LIBM, libm_symbol
 
 _LOCK = threading.RLock()
@@ -43,10 +44,20 @@ def _source_hash() -> str:
 
 
 def _libm_addresses() -> dict[str, int]:
+    """The C library functions generated code calls, as this process's engine binds them."""
+    return dict(state()["libm"])
+
+
+def _bind_libm(context: list[str]) -> tuple[dict[str, int], libm_verdicts.Verdicts]:
+    """The C library's addresses (exp: its core, past glibc's errno wrapper, where the two give the same bits)
+    and the verdicts on that exp, from the verdict cache beside the objects (libm_verdicts.py)."""
     libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
     out = {name: ctypes.cast(getattr(libm, name), ctypes.c_void_p).value for name in LIBM}
-    out["exp"] = libm_core.exp_core(libm) or out["exp"]  # same bits, past glibc's errno wrapper
-    return out
+    core = libm_core.core_address(libm)
+    verdicts = libm_verdicts.resolve(out["exp"], core, context, cache_dir())
+    if verdicts.core_ok:
+        out["exp"] = core
+    return out, verdicts
 
 
 def _init() -> dict:
@@ -58,14 +69,15 @@ def _init() -> dict:
     tm = llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features, opt=3,
                                                                  codemodel="jitdefault")
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-    addresses = _libm_addresses()
+    source = _source_hash()
+    addresses, verdicts = _bind_libm([source, cpu, features])
     for name, addr in addresses.items():
         llvm.add_symbol(libm_symbol(name), addr)
     # generated code compares logits with these two: part of the cache key
-    cut, fixed = sigmoid_cuts.threshold(addresses["exp"]), sigmoid_cuts.fixed_point(addresses["exp"])
+    cut, fixed = verdicts.threshold, verdicts.fixed_point
     state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {}, "sigmoid_threshold": cut,
-             "sigmoid_fixed_point": fixed,
-             "salt": "|".join([_source_hash(), str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
+             "sigmoid_fixed_point": fixed, "libm": addresses,
+             "salt": "|".join([source, str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
                                features, repr(cut), repr(fixed)])}
     engine.set_object_cache(_notify, _getbuffer)
     return state

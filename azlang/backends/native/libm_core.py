@@ -5,7 +5,8 @@ glibc (2.29 on) exports `exp` as a wrapper: it calls the exp core (also exported
 unchanged and only looks at it to set errno on overflow/underflow. Generated code never reads errno, so calling
 the core directly gives the same bits one call and a few branches cheaper per sigmoid (the lockstep's hottest
 libm call). It is used only when found and when it returns the same bits as `exp` on a probe set spanning
-the whole domain (overflow, underflow, subnormals, infinities, NaN); anywhere else `exp` stays as it was.
+the whole domain (overflow, underflow, subnormals, infinities, NaN); anywhere else `exp` stays as it was. The
+verdict is kept on disk per C library and CPU (libm_verdicts.py).
 """
 
 from __future__ import annotations
@@ -34,14 +35,19 @@ def same_bits(f, g, xs) -> bool:
     return all(pack(f(x)) == pack(g(x)) for x in xs)
 
 
-def exp_core(libm: ctypes.CDLL) -> int | None:
-    """The address of glibc's exp core when it returns exactly what `exp` returns, else None."""
+def core_address(libm: ctypes.CDLL) -> int | None:
+    """The address of glibc's exp core (unchecked), or None where there is none."""
     try:
         dlvsym = ctypes.CDLL(None).dlvsym
     except (OSError, AttributeError):
         return None
     dlvsym.restype, dlvsym.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
-    addr = dlvsym(libm._handle, b"__exp_finite", b"GLIBC_2.15")
+    return dlvsym(libm._handle, b"__exp_finite", b"GLIBC_2.15") or None
+
+
+def exp_core(libm: ctypes.CDLL) -> int | None:
+    """The address of glibc's exp core when it returns exactly what `exp` returns, else None."""
+    addr = core_address(libm)
     if not addr:
         return None
     exp = _F(ctypes.cast(libm.exp, ctypes.c_void_p).value)
