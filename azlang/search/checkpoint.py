@@ -65,9 +65,8 @@ def to_data(x):
         names = ("capacity", "forget_every", "hits", "misses")
         return Record("FecCache", {**{k: int(getattr(x, k)) for k in names}, "keys": keys, "fits": fits, "uses": uses})
     if hasattr(x, "packed") and len(x) > 1:  # the native loop's population: its arrays, not P programs
-        sizes, code, data = x.packed()
-        return Record("Programs", {"sizes": sizes, "code": code, "data": data})
-    if isinstance(x, list) or isinstance(x, Sequence) and not isinstance(x, tuple):  # the native loop's view too
+        return _programs_record(*x.packed())
+    if isinstance(x, list) or isinstance(x, Sequence) and not isinstance(x, tuple):
         items = list(x)
         if len(items) > 1 and all(isinstance(v, Bytecode) for v in items):
             return _programs(items)
@@ -85,11 +84,14 @@ def to_data(x):
 def _programs(bcs: list[Bytecode]) -> Record:
     """A population as three arrays (sizes, every code row, every data row) rather than a record and two arrays
     per program: a checkpoint of the demo's 1000 programs encodes and decodes several times faster."""
-    return Record("Programs", {
-        "sizes": np.array([bc.sizes for bc in bcs], dtype=np.int64),
-        "code": np.concatenate([bc.code for bc in bcs]).astype(np.int32, copy=False),
-        "data": np.concatenate([bc.data for bc in bcs]).astype(np.float64, copy=False),
-    })
+    return _programs_record(np.array([bc.sizes for bc in bcs], dtype=np.int64),
+                            np.concatenate([bc.code for bc in bcs]).astype(np.int32, copy=False),
+                            np.concatenate([bc.data for bc in bcs]).astype(np.float64, copy=False))
+
+
+def _programs_record(sizes: np.ndarray, code: np.ndarray, data: np.ndarray) -> Record:
+    """Programs as (sizes, every code row, every data row), each program's rows one after another."""
+    return Record("Programs", {"sizes": sizes, "code": code, "data": data})
 
 
 def _unpack_programs(fields: dict) -> list[Bytecode]:

@@ -24,7 +24,7 @@ class Population:
     """P slots of at most `cap` rows each (code int32 (P, cap, 4), data (P, cap, 3)) plus per-slot
     probe records, the child and live-program buffers and the best-ever program."""
 
-    def __init__(self, ctx: Ctx, P: int, n_tasks: int, cap: int, mask_words: int = 1):
+    def __init__(self, ctx: Ctx, P: int, n_tasks: int, cap: int, mask_words: int):
         self.ctx, self.P, self.nt = ctx, P, n_tasks
         self.mask_words = mask_words  # int64 words of one register bit set (search_dce.width / 64)
         self.fit = ctx.array("FIT", np.zeros(P))

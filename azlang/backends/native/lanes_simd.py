@@ -313,7 +313,8 @@ class LanesSoA(GroupMemory, Lanes):
                 newly = b.and_(b.and_(self.bad(err), live), b.not_(skip))
                 with f.if_(f.ne(newly, 0)):  # these lanes stop here: their best fitness stays what it was
                     self.each(newly, lambda l_: self.finish_lane(f.add(f.mul(g, W), l_), f.add(q, 1)))
-                    self.counts("train", g, newly, q)
+                    with f.if_(self.at_once):
+                        self.counts("train", g, newly, q)
                     self.set_mask(g, LIVE, b.and_(live, b.not_(newly)))
                     self.stops.set(c64(1))
                 with f.if_(self.recording), f.if_else(self.at_once) as (once, each):
@@ -338,10 +339,9 @@ class LanesSoA(GroupMemory, Lanes):
             f.st(buf, at_q, b.extract_element(errs, ir.Constant(I32, l_)), F64)
 
     def counts(self, kind: str, g, m, n) -> None:
-        """at_once: the lanes of mask m of group g have recorded n errors."""
+        """(at_once) The lanes of mask m of group g have recorded n errors."""
         f = self.f
-        with f.if_(self.at_once):
-            self.each(m, lambda l_: f.b.store(n, self.stat(f.add(f.mul(g, W), l_), self.rec[kind][2])))
+        self.each(m, lambda l_: f.b.store(n, self.stat(f.add(f.mul(g, W), l_), self.rec[kind][2])))
 
     def counted(self, kind: str, ng, mask: int, n) -> None:
         """at_once, after a round: the lanes of mask `mask` of the first ng groups of glist recorded n errors."""
@@ -451,7 +451,8 @@ class LanesSoA(GroupMemory, Lanes):
         vl = b.and_(vl, b.not_(newly))
         with f.if_(f.ne(newly, 0)):  # these lanes validate no more: their memory stays as it is now
             self.each(newly, lambda l_: self.keep(f.add(f.mul(g, W), l_)))
-            self.counts("valid", g, newly, j)
+            with f.if_(self.at_once):
+                self.counts("valid", g, newly, j)
             self.stops.set(c64(1))
             self.set_mask(g, VFAIL, b.or_(self.mask(g, VFAIL), newly))
             self.set_mask(g, VLIVE, vl)

@@ -122,7 +122,7 @@ def _copy_after(f: Fn, lib: Lib, dst, src, sizes) -> None:
 
 
 def _dead_edit(f: Fn, lib: Lib, parent):
-    """Whether the child's live program is its parent's without dce: Mutate changed nothing (CH_EDIT -2) or
+    """Whether the child's live program is its parent's without dce: Mutate changed nothing (EDIT_NONE) or
     rewrote in place a row dead in the parent into one that is dead as well (search_dce.stays_dead)."""
     edit = f.cx("CH_EDIT")
     out = f.var(f.eq(edit, EDIT_NONE))
@@ -136,10 +136,11 @@ def _check_dead_edit(f: Fn, lib: Lib) -> None:
     b = f.b
     sets = f.var(c64(0))
     scratch = f.cxp("LP_CODE"), f.cxp("LP_DATA"), f.cxp("LP_SIZES")
-    copy(f, f.cxp("LP_AFTER"), f.cxp("DCE_AFTER"), f.cx("CAP"), lib.bits)
+    kept, now, sizes = f.cxp("LP_AFTER"), f.cxp("DCE_AFTER"), f.cxp("CH_SIZES")
+    _copy_after(f, lib, kept, now, sizes)  # the parent's, which the shortcut took
     f.call(lib.dce, *child(f), *scratch)
-    kept, now = f.cxp("LP_AFTER"), f.cxp("DCE_AFTER")
-    with f.loop(f.cx("CAP")) as r, f.if_(f.ne(f.ld(kept, r, lib.bits), f.ld(now, r, lib.bits))):
+    rows = f.add(f.add(f.ld(sizes, 0), f.ld(sizes, 1)), f.ld(sizes, 2))
+    with f.loop(rows) as r, f.if_(f.ne(f.ld(kept, r, lib.bits), f.ld(now, r, lib.bits))):
         sets.set(c64(1))
     bad = b.or_(b.not_(f.call(lib.same_program, *live(f), *scratch)), f.ne(sets.get(), 0))
     f.cx_add("DEAD_BAD", b.zext(bad, I64))
