@@ -255,3 +255,17 @@ def test_checkpoint_of_a_native_population_is_that_of_its_programs():
     fast = datacodec.encode(checkpoint.to_data(view))
     assert fast == datacodec.encode(checkpoint.to_data(list(view)))
     assert checkpoint.from_data(datacodec.decode(fast)) == list(view)
+
+
+@pytest.mark.parametrize("size,forget,tasks,sweeps", [(24, 2, 12, 40), (24, 0, 12, 40), (500, 0, 40, 20)])
+def test_lookups_at_the_positions_stage_found_identical(size, forget, tasks, sweeps):
+    """Tasks of one shape and no random op: `stage` finds every task's cache position before the lockstep
+    calls, and task_fitness looks up (and inserts) there unless the table changed since: an insert, an eviction,
+    a forgotten entry's deletion shifting its probe chain. A cache of two children's tasks that forgets on the
+    second use (or never) makes deletions happen between the tasks of one child; 40 tasks a child filling a
+    cache of 500 make two of a child's new keys meet at one empty position."""
+    cfg = override(demo_config(), {"run.random_seed": 3, "evolution.population": 60, "fec.cache_size": size,
+                                   "fec.forget_every": forget, "tasks.search": (f"linear:F4:D{tasks}:N20:V10",)})
+    py, nat = run_both(cfg, sweeps)
+    assert_same(py, nat)
+    assert nat.native.ctx["C_GEN"] > 0 and py.state.cache.hits > 5000

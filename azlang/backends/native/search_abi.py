@@ -15,7 +15,7 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "P T NT CAP",
     "PROB PROB_LT1 N_ACTIONS ACTIONS N_MUTABLE MUTABLE OPS NOPS SMIN SMAX SINIT",
     "FEC FEC_TRAIN FEC_VALID",
-    "C_TABLE C_MASK C_ENT C_HEAD C_TAIL C_COUNT C_FREE C_CAPACITY C_FORGET C_HITS C_MISSES",  # search_fec layout
+    "C_TABLE C_MASK C_ENT C_HEAD C_TAIL C_COUNT C_FREE C_CAPACITY C_FORGET C_HITS C_MISSES C_GEN",  # search_fec layout
     "BUDGET BASE_SETUP BASE_TRAIN FACTOR EXAMPLES BUDGETED",
     "HURDLE HURDLE_K HURDLE_VALUE H_TESTED H_PASSED MEDIAN",
     "TASKS MEM SCRATCH PROBE_OPTS FULL_OPTS STATS REC_TRAIN REC_VALID TASKFITS",
@@ -31,6 +31,7 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     # lockstep evaluation (lanes.py): probe results and full evaluations computed ahead, per task
     "LANES LANE_ARGS LANE_TASK LANE_FIT LANE_STATS LANE_RNG LANE_REC_TRAIN LANE_REC_VALID LANE_RTS LANE_RVS",
     "PRE_OK PRE_PART PRE_STEPS SPEC_OK SPEC_FIT SPEC_STEPS LANE_CALLS",
+    "ST_OK ST_POS ST_GEN",  # per task the cache position `stage` found for its key, valid while C_GEN == ST_GEN
 )
 _NAMES = [name for group in _GROUPS for name in group.split()]
 SLOT = {name: k for k, name in enumerate(_NAMES)}

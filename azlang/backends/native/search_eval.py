@@ -193,11 +193,19 @@ def _task_fitness(lib: Lib) -> None:
     f.st(f.cxp("CH_VALID"), t, c64(1))
     f.cx_add("TRAIN_STEPS", steps.get())
     key = combine(b, combine(b, part.get(), t), budgeted)
+    # the position `stage` found for the key, unless an insert or a deletion has changed the table since
+    known = b.and_(f.flag(f.ld(f.cxp("ST_OK"), t)), f.eq(f.cx("ST_GEN"), f.cx("C_GEN")))
+    pos = f.var(c64(0))
+    with f.if_else(known) as (found, anew):
+        with found:
+            pos.set(f.ld(f.cxp("ST_POS"), t))
+        with anew:
+            pos.set(f.call(lib.cache_find, key))
     cell = f.var(cf(0.0)).p
-    with f.if_(f.call(lib.cache_lookup, key, cell)):
+    with f.if_(f.call(lib.cache_lookup_at, key, pos.get(), cell)):
         f.ret(b.load(cell, typ=F64))
     fit = full()
-    f.call(lib.cache_insert, key, fit)
+    f.call(lib.cache_insert_at, key, fit, pos.get())  # a miss changes nothing in the table: `pos` stays where key goes
     f.ret(fit)
     lib.task_fitness = f.finish()
 

@@ -133,7 +133,9 @@ def build_cache(lib: Lib) -> None:
         ("cache_push_back", VOID, [I64], _push_back),
         ("cache_table_delete", VOID, [I64], _table_delete),
         ("cache_remove", VOID, [I64, I64], _remove),
+        ("cache_lookup_at", I1, [I64, I64, PTR], _lookup_at),
         ("cache_lookup", I1, [I64, PTR], _lookup),
+        ("cache_insert_at", VOID, [I64, F64, I64], _insert_at),
         ("cache_insert", VOID, [I64, F64], _insert),
     ):
         f = Fn(m, name, ret, args)
@@ -189,6 +191,7 @@ def _push_back(f: Fn, lib: Lib, c: Cache, e) -> None:
 def _table_delete(f: Fn, lib: Lib, c: Cache, pos) -> None:
     """Linear-probing deletion by backward shift: later entries move into the hole when allowed."""
     b = f.b
+    f.cx_add("C_GEN", 1)  # entries may move: positions found before are stale
     hole, j = f.var(pos), f.var(pos)
     c.clear_slot(pos)
     with f.forever():
@@ -216,7 +219,11 @@ def _remove(f: Fn, lib: Lib, c: Cache, e, pos) -> None:
 
 def _lookup(f: Fn, lib: Lib, c: Cache, key, out) -> None:
     """FecCache.lookup: the fitness through `out` and true on a hit (use counted, maybe forgotten)."""
-    pos = f.call(lib.cache_find, key)
+    f.ret(f.call(lib.cache_lookup_at, key, f.call(lib.cache_find, key), out))
+
+
+def _lookup_at(f: Fn, lib: Lib, c: Cache, key, pos, out) -> None:
+    """cache_lookup with `pos` = cache_find(key), found while the table has not changed since (C_GEN)."""
     e = c.slot(pos)
     with f.if_(f.lt(e, 0)):
         f.cx_add("C_MISSES", 1)
@@ -237,7 +244,12 @@ def _lookup(f: Fn, lib: Lib, c: Cache, key, out) -> None:
 
 def _insert(f: Fn, lib: Lib, c: Cache, key, fit) -> None:
     """FecCache.insert: (fitness, 1 use) as most recent; the LRU entry goes when over capacity."""
-    pos = f.call(lib.cache_find, key)
+    f.call(lib.cache_insert_at, key, fit, f.call(lib.cache_find, key))
+    f.ret()
+
+
+def _insert_at(f: Fn, lib: Lib, c: Cache, key, fit, pos) -> None:
+    """cache_insert with `pos` = cache_find(key), found while the table has not changed since (C_GEN)."""
     e = c.slot(pos)
     with f.if_(f.b.icmp_signed(">=", e, c64(0))):
         c.put(e, FIT, fit, F64)
@@ -252,6 +264,7 @@ def _insert(f: Fn, lib: Lib, c: Cache, key, fit) -> None:
         at.set(f.call(lib.cache_find, key))  # the deletion may have shifted the probe chain
     e = f.cx("C_FREE")
     f.cx_set("C_FREE", c.next(e))
+    f.cx_add("C_GEN", 1)
     c.set_slot(at.get(), key, e)
     c.put(e, KEY, key)
     c.put(e, FIT, fit, F64)

@@ -67,10 +67,11 @@ def _stage(lib: Lib) -> None:
     f = Fn(lib.module, "stage", VOID, [I64, I64, I1, I64])
     lo, hi, same, parent = f.args
     b = f.b
-    pre_ok, spec_ok, lane_task = f.cxp("PRE_OK"), f.cxp("SPEC_OK"), f.cxp("LANE_TASK")
+    pre_ok, spec_ok, st_ok, lane_task = f.cxp("PRE_OK"), f.cxp("SPEC_OK"), f.cxp("ST_OK"), f.cxp("LANE_TASK")
     with f.loop(hi, lo) as t:
         f.st(pre_ok, t, c64(0))
         f.st(spec_ok, t, c64(0))
+        f.st(st_ok, t, c64(0))
     rnd = f.call(lib.live_random)
     with f.if_(b.or_(b.not_(f.flag(f.cx("LANES"))), f.eq(rnd, 1))):
         f.ret()
@@ -96,10 +97,14 @@ def _stage(lib: Lib) -> None:
                 f.ret()  # setup draws from the search Rng: full evaluations stay one at a time, in order
             n.set(c64(0))
             budgeted = f.cxp("BUDGETED")
+            f.cx_set("ST_GEN", f.cx("C_GEN"))  # task_fitness looks up at these positions while the table stays
             with f.loop(hi, lo) as t:
                 part = f.sel(f.flag(f.ld(pre_ok, t)), f.ld(f.cxp("PRE_PART"), t), f.ld(ps.part, t))
                 key = combine(b, combine(b, part, t), f.ld(budgeted, t))
-                e = cache.slot(f.call(lib.cache_find, key))
+                pos = f.call(lib.cache_find, key)
+                f.st(f.cxp("ST_POS"), t, pos)
+                f.st(st_ok, t, c64(1))
+                e = cache.slot(pos)
                 with f.if_else(f.lt(e, 0)) as (absent, present):
                     with absent:
                         add(t)
