@@ -253,7 +253,7 @@ class NativeLoop:
         c.array("LANE_RNG", np.zeros(nt, dtype=np.uint64))
         for name, dtype in (("PRE_OK", np.int64), ("PRE_PART", np.int64), ("PRE_STEPS", np.int64),
                             ("SPEC_OK", np.int64), ("SPEC_FIT", np.float64), ("SPEC_STEPS", np.int64),
-                            ("ST_OK", np.int64), ("ST_POS", np.int64)):
+                            ("ST_OK", np.int64), ("ST_KEY", np.int64), ("ST_POS", np.int64)):
             c.array(name, np.zeros(nt, dtype=dtype))
 
     def _opts(self, max_train: int, max_valid: int, probe: bool) -> np.ndarray:

@@ -98,10 +98,14 @@ def _stage(lib: Lib) -> None:
             n.set(c64(0))
             budgeted = f.cxp("BUDGETED")
             f.cx_set("ST_GEN", f.cx("C_GEN"))  # task_fitness looks up at these positions while the table stays
-            with f.loop(hi, lo) as t:
+            keys = f.cxp("ST_KEY")
+            with f.loop(hi, lo) as t:  # every key's table line asked for first: the misses overlap
                 part = f.sel(f.flag(f.ld(pre_ok, t)), f.ld(f.cxp("PRE_PART"), t), f.ld(ps.part, t))
                 key = combine(b, combine(b, part, t), f.ld(budgeted, t))
-                pos = f.call(lib.cache_find, key)
+                f.st(keys, t, key)
+                prefetch(b, cache.slot_ptr(cache.home(key)))
+            with f.loop(hi, lo) as t:
+                pos = f.call(lib.cache_find, f.ld(keys, t))
                 f.st(f.cxp("ST_POS"), t, pos)
                 f.st(st_ok, t, c64(1))
                 e = cache.slot(pos)
