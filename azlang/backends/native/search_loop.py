@@ -41,6 +41,9 @@ def build_module(shape: MemoryShape) -> ir.Module:
     build_eval(lib)
     for build in (_tournament, _evaluate, _write_child, _chunk):
         build(lib)
+    for fn in module.functions:
+        if fn.blocks:
+            fn.attributes.add("optsize")
     return module
 
 
