@@ -200,8 +200,11 @@ class _Slots:
         return self.programs[self.start + j]
 
 
-def population_stats(fitnesses: list[float]) -> tuple[float, float, float]:
-    """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2))."""
+def population_stats(fitnesses) -> tuple[float, float, float]:
+    """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2)).
+    A list of floats, or an array of them (a native population's snapshot): the same floats, added alike."""
+    if not isinstance(fitnesses, list):
+        fitnesses = fitnesses.tolist() if hasattr(fitnesses, "tolist") else list(fitnesses)
     n = len(fitnesses)
     if n == 0:
         return 0.0, 0.0, 0.0

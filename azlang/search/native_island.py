@@ -24,7 +24,7 @@ from azlang.search.backends import NativeAdapter
 from azlang.search.config import ExperimentConfig
 from azlang.search.evolution import Island, IslandState
 from azlang.search.interrupt import poll
-from azlang.search.native_state import Cache, NativeFecCache, Population, ProgramsView
+from azlang.search.native_state import Cache, FitnessView, NativeFecCache, Population, ProgramsView, pick
 
 _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
@@ -111,7 +111,7 @@ class NativeIsland(Island):
         st = self.state
         k = int(len(st.programs) * fraction)
         order = st.rng.permutation(len(st.programs))[:k].tolist()
-        return list(zip([st.fitnesses[i] for i in order], self.native.pop.get_many(order)))
+        return list(zip(pick(st.fitnesses, order), self.native.pop.get_many(order)))
 
     def immigrate(self, arrivals: list) -> None:
         """Island.immigrate: arrivals replace the oldest members in cursor order, written and checked in bulk."""
@@ -178,7 +178,7 @@ class NativeLoop:
         if st.best is not None:
             self.pop.set_best(*st.best)
         self._best_seen = st.best[0] if st.best is not None else None
-        self._pulled = None  # the fitness list pull made (push copies any other list in)
+        self.fitnesses = FitnessView(self.pop.fit)  # state.fitnesses from the first pull on (push copies any other in)
         self.cache = None
         if st.cache is not None:
             self.cache = Cache(self.ctx, st.cache.capacity, st.cache.forget_every, fns)
@@ -273,7 +273,7 @@ class NativeLoop:
         c.set_u("RNG", st.rng.state)
         c["CURSOR"], c["INDIVIDUALS"] = st.cursor, st.individuals
         c["TRAIN_STEPS"], c["EVALUATIONS"] = st.counters.train_steps, st.counters.evaluations
-        if len(st.fitnesses) == self.pop.P and st.fitnesses is not self._pulled:  # else the array holds it
+        if len(st.fitnesses) == self.pop.P and st.fitnesses is not self.fitnesses:  # else the array holds it
             self.pop.fit[:] = st.fitnesses
         if st.hurdle is not None:
             c.set_f("HURDLE_VALUE", st.hurdle.value)
@@ -284,7 +284,7 @@ class NativeLoop:
         st.rng.state = c.u("RNG")
         st.cursor, st.individuals = c["CURSOR"], c["INDIVIDUALS"]
         st.counters.train_steps, st.counters.evaluations = c["TRAIN_STEPS"], c["EVALUATIONS"]
-        st.fitnesses = self._pulled = self.pop.fit.tolist()  # changed in place only by immigrate, which writes both
+        st.fitnesses = self.fitnesses  # the array itself: nothing to convert between chunks
         if st.hurdle is not None:
             st.hurdle.tested, st.hurdle.passed = c["H_TESTED"], c["H_PASSED"]
         if c["HAS_BEST"] and c.f("BEST_FIT") != self._best_seen:
