@@ -168,6 +168,11 @@ class NativeLoop:
         fns = search_loop.addresses(self.shape)
         self._chunk = _CHUNK(fns[search_loop.CHUNK])
         self.ctx = abi.Ctx()
+        # The context's slots as int64 / uint64 / float64 words, read and written in place by push, pull and run
+        # (once per chunk: Ctx's by-name accessors build a NumPy view per value); the array is never replaced.
+        self._i64 = self.ctx.a
+        self._u64, self._f64 = self._i64.view(np.uint64), self._i64.view(np.float64)
+        self._address = self._i64.ctypes.data
         self._params(isl, cfg)
         self._evaluation(isl, cfg)
         st = isl.state
@@ -269,34 +274,34 @@ class NativeLoop:
 
     def push(self, st: IslandState) -> None:
         """Python's view of the island (it may have changed between chunks) into the context."""
-        c = self.ctx
-        c.set_u("RNG", st.rng.state)
-        c["CURSOR"], c["INDIVIDUALS"] = st.cursor, st.individuals
-        c["TRAIN_STEPS"], c["EVALUATIONS"] = st.counters.train_steps, st.counters.evaluations
+        w, slot = self._i64, abi.SLOT
+        self._u64[slot["RNG"]] = st.rng.state
+        w[slot["CURSOR"]], w[slot["INDIVIDUALS"]] = st.cursor, st.individuals
+        w[slot["TRAIN_STEPS"]], w[slot["EVALUATIONS"]] = st.counters.train_steps, st.counters.evaluations
         if len(st.fitnesses) == self.pop.P and st.fitnesses is not self.fitnesses:  # else the array holds it
             self.pop.fit[:] = st.fitnesses
         if st.hurdle is not None:
-            c.set_f("HURDLE_VALUE", st.hurdle.value)
-            c["H_TESTED"], c["H_PASSED"] = st.hurdle.tested, st.hurdle.passed
+            self._f64[slot["HURDLE_VALUE"]] = st.hurdle.value
+            w[slot["H_TESTED"]], w[slot["H_PASSED"]] = st.hurdle.tested, st.hurdle.passed
 
     def pull(self, st: IslandState) -> None:
-        c = self.ctx
-        st.rng.state = c.u("RNG")
-        st.cursor, st.individuals = c["CURSOR"], c["INDIVIDUALS"]
-        st.counters.train_steps, st.counters.evaluations = c["TRAIN_STEPS"], c["EVALUATIONS"]
+        word, slot = self._i64.item, abi.SLOT
+        st.rng.state = self._u64.item(slot["RNG"])
+        st.cursor, st.individuals = word(slot["CURSOR"]), word(slot["INDIVIDUALS"])
+        st.counters.train_steps, st.counters.evaluations = word(slot["TRAIN_STEPS"]), word(slot["EVALUATIONS"])
         st.fitnesses = self.fitnesses  # the array itself: nothing to convert between chunks
         if st.hurdle is not None:
-            st.hurdle.tested, st.hurdle.passed = c["H_TESTED"], c["H_PASSED"]
-        if c["HAS_BEST"] and c.f("BEST_FIT") != self._best_seen:
-            self._best_seen = c.f("BEST_FIT")
+            st.hurdle.tested, st.hurdle.passed = word(slot["H_TESTED"]), word(slot["H_PASSED"])
+        if word(slot["HAS_BEST"]) and self._f64.item(slot["BEST_FIT"]) != self._best_seen:
+            self._best_seen = self._f64.item(slot["BEST_FIT"])
             st.best = (self._best_seen, self.pop.best())
 
     def run(self, source: int, n: int) -> None:
         """n children from `source`, growing the program capacity whenever the loop asks for it."""
-        c = self.ctx
+        w, slot = self._i64, abi.SLOT
         while n > 0:
-            c["SOURCE"], c["COUNT"] = source, n
-            status = self._chunk(c.a.ctypes.data)
-            n -= c["DONE"]
+            w[slot["SOURCE"]], w[slot["COUNT"]] = source, n
+            status = self._chunk(self._address)
+            n -= w.item(slot["DONE"])
             if status == abi.STATUS_GROW:
                 self.pop.resize(2 * self.pop.cap)
