@@ -115,8 +115,9 @@ class _LazyConsole:
 
     @property
     def file(self):
-        if self._plain():
-            return sys.stderr if self._stderr else sys.stdout
+        if self._plain():  # the stream rich's console would write to
+            stream = sys.stderr if self._stderr else sys.stdout
+            return getattr(stream, "rich_proxied_file", stream)
         return self._get().file
 
     def print(self, *objects, **options) -> None:
