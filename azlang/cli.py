@@ -7,7 +7,12 @@ library stage are registered by name (`lazy_command`) and imported only when run
 
 from __future__ import annotations
 
-import os
+from azlang import cli_gc
+
+if __name__ == "__main__":  # `python -m azlang.cli`: what follows is start-up (the `azc` script holds in main)
+    cli_gc.hold()
+
+import os  # below the hold: these imports are start-up
 import sys
 from pathlib import Path
 from typing import Literal
@@ -44,10 +49,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands whose start-up goes on into their own work: they end it themselves (cli_gc.release) once set up.
+SETS_UP_FURTHER = frozenset({"evolve"})
+
+
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+def _main(ctx: typer.Context,
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="print the version and exit")) -> None:
     """azlang: write, run, optimise and evolve machine-learning algorithms (AutoML-Zero)."""
+    if ctx.invoked_subcommand not in SETS_UP_FURTHER:  # the command is loaded: its work is no longer start-up
+        cli_gc.release()
 
 
 Backend = Literal["auto", "native", "numpy"]
@@ -176,10 +188,12 @@ _register_subcommands()
 
 
 def main() -> None:
+    cli_gc.hold()  # start-up: collections off until the command is loaded (or, for evolve, set up)
     single_threaded_blas()
     try:
         app()
     finally:
+        cli_gc.release()
         skip_exit_collection()
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import errno
 import functools
 import os
+import re
+import sys
 from pathlib import Path
 
 import typer
@@ -42,8 +45,54 @@ def make_console(stderr: bool = False):
     return _Console(stderr=stderr, highlight=False)
 
 
+# What rich reads as an :emoji: code (rich.emoji's pattern); it replaces those whose name it knows.
+_EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
+_PLAIN_MAX = 20_000  # characters per line: even of double-width ones, far below UNWRAPPED_WIDTH cells
+_PLAIN_OPTIONS = frozenset({"markup", "highlight", "soft_wrap"})
+
+
+def off_terminal(stderr: bool = False) -> bool:
+    """True when rich would certainly find no terminal here (console.is_terminal False), told without importing
+    it: no TTY_COMPATIBLE or FORCE_COLOR in the environment, no IPython, and a stream whose isatty() says no.
+    Anything else (a terminal, a forced one, a notebook, an odd stream): False, and rich decides."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or "get_ipython" in vars(builtins):
+        return False
+    stream = sys.stderr if stderr else sys.stdout
+    stream = getattr(stream, "rich_proxied_file", stream)
+    isatty = getattr(stream, "isatty", None)
+    if stream is None or isatty is None:
+        return False
+    try:
+        return not isatty()
+    except ValueError:  # a closed stream: rich calls it no terminal too
+        return True
+
+
+def as_is(text: str, markup: bool = True) -> bool:
+    """Text a rich console writes unchanged off a terminal (no colour, no wrapping at UNWRAPPED_WIDTH): no markup
+    (when it is read), no :emoji: code, printable lines (no tabs to expand, no control codes) of bounded length."""
+    if markup and "[" in text or ":" in text and not _no_emoji(text):
+        return False
+    return all(line.isprintable() and len(line) <= _PLAIN_MAX for line in text.split("\n"))
+
+
+def _no_emoji(text: str) -> bool:
+    """No :name: in `text` that rich would replace by an emoji (task specs such as linear:F4:D10 have colons)."""
+    names = [name.lower() for _, name, _ in _EMOJI_CODE.findall(text)]
+    if not names:
+        return True
+    try:
+        from rich._emoji_codes import EMOJI  # rich's table alone (~3 ms), not its console
+    except ImportError:  # another rich: let it decide
+        return False
+    return not any(name in EMOJI for name in names)
+
+
 class _LazyConsole:
-    """Stands for a console made on first use: `azc --help` and `azc check` need not import rich at all."""
+    """Stands for a console made on first use: `azc --help` and `azc check` need not import rich at all, nor
+    does plain output off a terminal (`azc evolve` writing its lines to a log): `print` writes text that rich
+    would write unchanged straight to the stream, and `is_terminal` / `file` answer without a console there.
+    Once the console is made, it answers everything."""
 
     def __init__(self, stderr: bool):
         object.__setattr__(self, "_stderr", stderr)
@@ -56,6 +105,31 @@ class _LazyConsole:
 
     def __getattr__(self, name: str):
         return getattr(self._get(), name)
+
+    def _plain(self) -> bool:
+        return self._console is None and off_terminal(self._stderr)
+
+    @property
+    def is_terminal(self) -> bool:
+        return False if self._plain() else self._get().is_terminal
+
+    @property
+    def file(self):
+        if self._plain():  # the stream rich's console would write to
+            stream = sys.stderr if self._stderr else sys.stdout
+            return getattr(stream, "rich_proxied_file", stream)
+        return self._get().file
+
+    def print(self, *objects, **options) -> None:
+        """Console.print; one string that rich would write as it is off a terminal is written directly (and
+        flushed, as rich does), with these options only: markup, highlight off, soft_wrap (nothing wraps here)."""
+        if (len(objects) == 1 and isinstance(objects[0], str) and _PLAIN_OPTIONS.issuperset(options)
+                and not options.get("highlight") and self._plain() and as_is(objects[0], options.get("markup") is not False)):
+            stream = self.file
+            stream.write(objects[0] + "\n")
+            stream.flush()
+            return
+        self._get().print(*objects, **options)
 
     def __setattr__(self, name: str, value) -> None:
         setattr(self._get(), name, value)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from azlang import cli_gc
 from azlang.cli_support import friendly, out
 from azlang.errors import AzError
 from azlang.resources import resource_path
@@ -196,6 +197,7 @@ def evolve(
     )
     cfg = None if resume is not None else override(_base_config(config, seed), flags)
     display = Display(out)
+    cli_gc.release()  # start-up is over (azlang/cli_gc.py): the run's own objects are collected as usual
     with display:
         if cfg is None:
             result = resume_run(resume, progress=display, overrides=flags)

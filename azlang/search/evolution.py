@@ -200,11 +200,16 @@ class _Slots:
         return self.programs[self.start + j]
 
 
-def population_stats(fitnesses: list[float]) -> tuple[float, float, float]:
-    """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2))."""
+def population_stats(fitnesses) -> tuple[float, float, float]:
+    """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2)).
+    A list of floats, or an array of them (a native population's snapshot): the same floats, added alike."""
+    if hasattr(fitnesses, "tolist"):  # an array: its squares are the same correctly rounded products, made at once
+        squares, fitnesses = (fitnesses * fitnesses).tolist(), fitnesses.tolist()
+    else:
+        squares = map(operator.mul, fitnesses, fitnesses)
     n = len(fitnesses)
     if n == 0:
         return 0.0, 0.0, 0.0
     mean = sum(fitnesses) / n
-    sq = sum(map(operator.mul, fitnesses, fitnesses)) / n  # the same products added in the same order
+    sq = sum(squares) / n  # the same products added in the same order
     return mean, math.sqrt(max(0.0, sq - mean * mean)), max(fitnesses)

@@ -139,7 +139,7 @@ class Report:
     island: int
     individuals: int
     train_steps: int
-    fitnesses: list[float] | None = field(repr=False)  # a copy taken at the boundary
+    fitnesses: list[float] | None = field(repr=False)  # a copy taken at the boundary (an array: native population)
     fec: tuple[int, int]  # hits, misses
     hurdle: tuple[int, int]  # passed, tested
     emigrants: list | None = None
@@ -171,13 +171,20 @@ def state_report(st: IslandState, emigrants=None, with_state: bool = False) -> R
         st.island,
         st.individuals,
         st.counters.train_steps,
-        list(st.fitnesses),
+        _snapshot(st.fitnesses),
         fec,
         hurdle,
         emigrants,
         st if with_state else None,
         st.best[0] if st.best is not None else None,
     )
+
+
+def _snapshot(fitnesses):
+    """The population's fitnesses at the boundary: a list copy, or an array copy of a native population's
+    (FitnessView.snapshot: no floats built; population_stats reads either alike)."""
+    snapshot = getattr(fitnesses, "snapshot", None)
+    return snapshot() if snapshot is not None else list(fitnesses)
 
 
 @dataclass

@@ -84,10 +84,12 @@ def packed_emigrants(island, fraction: float) -> Packed:
     native = getattr(island, "native", None)
     if native is None:
         return pack(island.emigrants(fraction))
+    from azlang.search.native_state import pick
+
     st = island.state
     k = int(len(st.programs) * fraction)
     order = st.rng.permutation(len(st.programs))[:k].tolist()  # Island.emigrants's draw, exactly
-    return from_population(native.pop, order, [st.fitnesses[i] for i in order])
+    return from_population(native.pop, order, pick(st.fitnesses, order))
 
 
 def immigrate_packed(island, arrivals: Packed) -> None:

@@ -24,7 +24,7 @@ from azlang.search.backends import NativeAdapter
 from azlang.search.config import ExperimentConfig
 from azlang.search.evolution import Island, IslandState
 from azlang.search.interrupt import poll
-from azlang.search.native_state import Cache, NativeFecCache, Population, ProgramsView
+from azlang.search.native_state import Cache, FitnessView, NativeFecCache, Population, ProgramsView, pick
 
 _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
@@ -111,7 +111,7 @@ class NativeIsland(Island):
         st = self.state
         k = int(len(st.programs) * fraction)
         order = st.rng.permutation(len(st.programs))[:k].tolist()
-        return list(zip([st.fitnesses[i] for i in order], self.native.pop.get_many(order)))
+        return list(zip(pick(st.fitnesses, order), self.native.pop.get_many(order)))
 
     def immigrate(self, arrivals: list) -> None:
         """Island.immigrate: arrivals replace the oldest members in cursor order, written and checked in bulk."""
@@ -168,6 +168,11 @@ class NativeLoop:
         fns = search_loop.addresses(self.shape)
         self._chunk = _CHUNK(fns[search_loop.CHUNK])
         self.ctx = abi.Ctx()
+        # The context's slots as int64 / uint64 / float64 words, read and written in place by push, pull and run
+        # (once per chunk: Ctx's by-name accessors build a NumPy view per value); the array is never replaced.
+        self._i64 = self.ctx.a
+        self._u64, self._f64 = self._i64.view(np.uint64), self._i64.view(np.float64)
+        self._address = self._i64.ctypes.data
         self._params(isl, cfg)
         self._evaluation(isl, cfg)
         st = isl.state
@@ -178,7 +183,7 @@ class NativeLoop:
         if st.best is not None:
             self.pop.set_best(*st.best)
         self._best_seen = st.best[0] if st.best is not None else None
-        self._pulled = None  # the fitness list pull made (push copies any other list in)
+        self.fitnesses = FitnessView(self.pop.fit)  # state.fitnesses from the first pull on (push copies any other in)
         self.cache = None
         if st.cache is not None:
             self.cache = Cache(self.ctx, st.cache.capacity, st.cache.forget_every, fns)
@@ -270,34 +275,34 @@ class NativeLoop:
 
     def push(self, st: IslandState) -> None:
         """Python's view of the island (it may have changed between chunks) into the context."""
-        c = self.ctx
-        c.set_u("RNG", st.rng.state)
-        c["CURSOR"], c["INDIVIDUALS"] = st.cursor, st.individuals
-        c["TRAIN_STEPS"], c["EVALUATIONS"] = st.counters.train_steps, st.counters.evaluations
-        if len(st.fitnesses) == self.pop.P and st.fitnesses is not self._pulled:  # else the array holds it
+        w, slot = self._i64, abi.SLOT
+        self._u64[slot["RNG"]] = st.rng.state
+        w[slot["CURSOR"]], w[slot["INDIVIDUALS"]] = st.cursor, st.individuals
+        w[slot["TRAIN_STEPS"]], w[slot["EVALUATIONS"]] = st.counters.train_steps, st.counters.evaluations
+        if len(st.fitnesses) == self.pop.P and st.fitnesses is not self.fitnesses:  # else the array holds it
             self.pop.fit[:] = st.fitnesses
         if st.hurdle is not None:
-            c.set_f("HURDLE_VALUE", st.hurdle.value)
-            c["H_TESTED"], c["H_PASSED"] = st.hurdle.tested, st.hurdle.passed
+            self._f64[slot["HURDLE_VALUE"]] = st.hurdle.value
+            w[slot["H_TESTED"]], w[slot["H_PASSED"]] = st.hurdle.tested, st.hurdle.passed
 
     def pull(self, st: IslandState) -> None:
-        c = self.ctx
-        st.rng.state = c.u("RNG")
-        st.cursor, st.individuals = c["CURSOR"], c["INDIVIDUALS"]
-        st.counters.train_steps, st.counters.evaluations = c["TRAIN_STEPS"], c["EVALUATIONS"]
-        st.fitnesses = self._pulled = self.pop.fit.tolist()  # changed in place only by immigrate, which writes both
+        word, slot = self._i64.item, abi.SLOT
+        st.rng.state = self._u64.item(slot["RNG"])
+        st.cursor, st.individuals = word(slot["CURSOR"]), word(slot["INDIVIDUALS"])
+        st.counters.train_steps, st.counters.evaluations = word(slot["TRAIN_STEPS"]), word(slot["EVALUATIONS"])
+        st.fitnesses = self.fitnesses  # the array itself: nothing to convert between chunks
         if st.hurdle is not None:
-            st.hurdle.tested, st.hurdle.passed = c["H_TESTED"], c["H_PASSED"]
-        if c["HAS_BEST"] and c.f("BEST_FIT") != self._best_seen:
-            self._best_seen = c.f("BEST_FIT")
+            st.hurdle.tested, st.hurdle.passed = word(slot["H_TESTED"]), word(slot["H_PASSED"])
+        if word(slot["HAS_BEST"]) and self._f64.item(slot["BEST_FIT"]) != self._best_seen:
+            self._best_seen = self._f64.item(slot["BEST_FIT"])
             st.best = (self._best_seen, self.pop.best())
 
     def run(self, source: int, n: int) -> None:
         """n children from `source`, growing the program capacity whenever the loop asks for it."""
-        c = self.ctx
+        w, slot = self._i64, abi.SLOT
         while n > 0:
-            c["SOURCE"], c["COUNT"] = source, n
-            status = self._chunk(c.a.ctypes.data)
-            n -= c["DONE"]
+            w[slot["SOURCE"]], w[slot["COUNT"]] = source, n
+            status = self._chunk(self._address)
+            n -= w.item(slot["DONE"])
             if status == abi.STATUS_GROW:
                 self.pop.resize(2 * self.pop.cap)

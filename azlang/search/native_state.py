@@ -1,9 +1,9 @@
 """Search stage: an island's population and FEC cache as native arrays, with list-like views for Python.
 
 While the native loop drives an island, `state.programs` is a `ProgramsView` (Bytecode built on access,
-writes go to the arrays) and `state.cache` a `NativeFecCache` (the entries live in native memory). Both
-pickle as the plain objects (a list of Bytecode, a FecCache), so checkpoints and worker reports are the
-same as with the Python loop.
+writes go to the arrays), `state.fitnesses` a `FitnessView` (the FIT array read in place) and `state.cache` a
+`NativeFecCache` (the entries live in native memory). All pickle as the plain objects (a list of Bytecode, a
+list of floats, a FecCache), so checkpoints and worker reports are the same as with the Python loop.
 """
 
 from __future__ import annotations
@@ -194,6 +194,53 @@ class ProgramsView(Sequence):
         sizes = pop.sizes.copy()
         mask = np.arange(pop.cap) < sizes.sum(axis=1)[:, None]
         return sizes, pop.code[mask], pop.data[mask]
+
+
+class FitnessView(Sequence):
+    """state.fitnesses while the native loop owns the population: the FIT array, read in place. Between chunks
+    nothing is converted (a list of P floats per chunk was most of the Python between the demo's sweeps);
+    reads give Python floats, equal to the list's, and writes go to the array (immigrants)."""
+
+    __slots__ = ("fit",)
+
+    def __init__(self, fit: np.ndarray):
+        self.fit = fit
+
+    def __len__(self) -> int:
+        return len(self.fit)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.fit[i].tolist()
+        return self.fit.item(i)
+
+    def __setitem__(self, i: int, value: float) -> None:
+        self.fit[i] = value
+
+    def __iter__(self):
+        return iter(self.fit.tolist())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == (list(other) if isinstance(other, FitnessView) else other)
+
+    __hash__ = None  # mutable, like the list it stands for
+
+    def __repr__(self) -> str:
+        return repr(self.fit.tolist())
+
+    def __reduce__(self):
+        return (list, (self.fit.tolist(),))
+
+    def snapshot(self) -> np.ndarray:
+        """The fitnesses as they are now (a report's copy): one array copy, no floats built."""
+        return self.fit.copy()
+
+
+def pick(fitnesses: Sequence[float], order: list[int]) -> list[float]:
+    """[fitnesses[i] for i in order] (emigrants), read from the array at once when it is a FitnessView."""
+    if isinstance(fitnesses, FitnessView):
+        return fitnesses.fit[order].tolist()
+    return [fitnesses[i] for i in order]
 
 
 def row_places(slots: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

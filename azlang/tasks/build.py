@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from azlang.errors import TaskSpecError
@@ -13,6 +14,10 @@ SYNTHETIC_DEFAULTS = dict(F=4, N=100, V=100)
 
 # dataset name -> builder(spec, data_dir) -> list[Task]; dataset-backed families add themselves here.
 BUILDERS: dict[str, Callable[[TaskSpec, str | None], list[Task]]] = {}
+# Dataset-backed families, by the module that registers them: imported when a spec first names one, so a run on
+# synthetic tasks loads no dataset, cache or CSV code (tests check this table against the modules' registrations).
+FAMILY_MODULES = {"cifar": "azlang.tasks.projected", "mnist": "azlang.tasks.projected",
+                  "fashion": "azlang.tasks.projected", "csv": "azlang.tasks.tabular", "npz": "azlang.tasks.tabular"}
 
 
 def register(*datasets: str):
@@ -27,11 +32,18 @@ def register(*datasets: str):
 def build_tasks(spec: str | TaskSpec, data_dir: str | None = None) -> list[Task]:
     """All D tasks of one spec, in expansion order (that order is the FEC task index)."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
-    builder = BUILDERS.get(spec.dataset)
+    builder = builder_of(spec.dataset)
     if builder is None:
         raise TaskSpecError(f"{spec.dataset} tasks are not available yet (task spec {spec.text!r})",
                             hint="synthetic tasks work now: linear:F4, affine:F4, teacher:F8")
     return builder(spec, data_dir)
+
+
+def builder_of(dataset: str) -> Callable[[TaskSpec, str | None], list[Task]] | None:
+    """The builder of a dataset family (its module imported on first use), or None for an unknown name."""
+    if dataset not in BUILDERS and dataset in FAMILY_MODULES:
+        importlib.import_module(FAMILY_MODULES[dataset])
+    return BUILDERS.get(dataset)
 
 
 def build_collection(specs: list[str | TaskSpec], data_dir: str | None = None) -> list[Task]:
@@ -69,6 +81,3 @@ def _unit(spec: TaskSpec, data_dir: str | None) -> list[Task]:
     value = 1.0 if spec.dataset == "ones" else 0.0
     return [synthetic.constant(value, spec.F, spec.N, spec.V, eval_type, spec.E, spec.text)]
 
-
-# Dataset-backed families register themselves on import (kept last: they import `register` from here).
-from azlang.tasks import projected, tabular  # noqa: E402,F401

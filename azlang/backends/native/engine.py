@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -48,10 +49,25 @@ def _libm_addresses() -> dict[str, int]:
     return dict(state()["libm"])
 
 
+GLIBC_LIBM = "libm.so.6"  # glibc's libm soname (since glibc 2.0): what find_library("m") names there
+
+
+def _open_libm() -> ctypes.CDLL:
+    """The C math library: glibc's by its soname when it opens, which is what ctypes.util.find_library("m")
+    answers on glibc (after running `ldconfig -p`, ~4 ms of every native start-up); elsewhere (musl, macOS)
+    whatever find_library finds, as before."""
+    if sys.platform.startswith("linux"):
+        try:
+            return ctypes.CDLL(GLIBC_LIBM)
+        except OSError:  # not glibc
+            pass
+    return ctypes.CDLL(ctypes.util.find_library("m") or GLIBC_LIBM)
+
+
 def _bind_libm(context: list[str]) -> tuple[dict[str, int], libm_verdicts.Verdicts]:
     """The C library's addresses (exp: its core, past glibc's errno wrapper, where the two give the same bits)
     and the verdicts on that exp, from the verdict cache beside the objects (libm_verdicts.py)."""
-    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    libm = _open_libm()
     out = {name: ctypes.cast(getattr(libm, name), ctypes.c_void_p).value for name in LIBM}
     core = libm_core.core_address(libm)
     verdicts = libm_verdicts.resolve(out["exp"], core, context, cache_dir())
