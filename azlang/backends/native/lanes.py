@@ -176,13 +176,7 @@ class Lanes:
     def build(self) -> ir.Function:
         f, b = self.f, self.f.b
         with f.loop(self.n) as lane:
-            for k in range(abi.STAT_SLOTS):
-                b.store(c64(0), self.stat(lane, k))
-            f.st(self.best, lane, cf(0.0), F64)
-            f.st(self.act, lane, lane)
-            task_row = self.task_row(lane)
-            for k in range(ROW_SLOTS):
-                f.st(self.row(lane), k, f.ld(task_row, k))
+            self.init_lane(lane)
         self.setup()
         row0 = self.row(c64(0))
         total = f.mul(f.ld(row0, abi.TASK_N_TRAIN), f.ld(row0, abi.TASK_EPOCHS))
@@ -198,6 +192,17 @@ class Lanes:
         with f.loop(self.n) as lane:
             f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
         return f.finish()
+
+    def init_lane(self, lane) -> None:
+        """A lane's stats and best fitness zeroed, its place in the active list, its copy of its task row."""
+        f = self.f
+        for k in range(abi.STAT_SLOTS):
+            f.b.store(c64(0), self.stat(lane, k))
+        f.st(self.best, lane, cf(0.0), F64)
+        f.st(self.act, lane, lane)
+        task_row = self.task_row(lane)
+        for k in range(ROW_SLOTS):
+            f.st(self.row(lane), k, f.ld(task_row, k))
 
     def zero(self, m, doubles) -> None:
         memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])

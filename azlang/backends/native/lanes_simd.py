@@ -200,14 +200,27 @@ class LanesSoA(GroupMemory, Lanes):
 
     # --- set-up and the loop --------------------------------------------------------------------------------
 
+    def init_lane(self, lane) -> None:
+        """A lane's stats and best fitness zeroed (groups keep their own lists, and read the task table itself)."""
+        f = self.f
+        for k in range(abi.STAT_SLOTS):
+            f.b.store(c64(0), self.stat(lane, k))
+        f.st(self.best, lane, cf(0.0), F64)
+
+    def row(self, lane):
+        """The lane's row of the task table (a group reads a few slots once per call: no copy)."""
+        return self.task_row(lane)
+
     def setup(self) -> None:
         f, b = self.f, self.f.b
         self.zero(self.mem, f.mul(self.ngroups, self.gstride))
-        ordered = f.var(c64(1))  # every lane's task has its train arrays in sequence order
-        with f.loop(self.n) as lane:
-            ordered.set(b.and_(ordered.get(), b.zext(f.ne(f.ld(self.task_row(lane), abi.TASK_ORDERED), 0), I64)))
-        self.ordered = f.flag(ordered.get())
         self.grouped = self.lanes_grouped()
+        ordered = f.var(c64(0))  # every lane's task has its train arrays in sequence order (read by rows only)
+        with f.if_(b.not_(self.grouped)):
+            ordered.set(c64(1))
+            with f.loop(self.n) as lane:
+                ordered.set(b.and_(ordered.get(), b.zext(f.ne(f.ld(self.task_row(lane), abi.TASK_ORDERED), 0), I64)))
+        self.ordered = f.flag(ordered.get())
         with f.loop(self.ngroups) as g:
             f.st(self.glist, g, g)
             live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
@@ -219,19 +232,11 @@ class LanesSoA(GroupMemory, Lanes):
                 cls.set(b.or_(cls.get(), b.shl(b.zext(on, I64), c64(l_))))
             for k, v in ((LIVE, live), (VLIVE, c64(0)), (VFAIL, c64(0)), (CLS, cls.get())):
                 self.set_mask(g, k, v)
-            for l_ in range(W):  # a padding lane reads lane n-1's task
-                row = self.row(self.lane(g, l_))
-                for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
-                                (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
-                    f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
-                f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
-                with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
-                    xs = f.ld(self.task_row(self.lane(g, l_)), abi.TASK_ORDERED)
-                    total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
-                    f.st(self.gs(g, TX + l_), 0, xs)
-                    f.st(self.gs(g, TY + l_), 0, f.add(xs, f.mul(total, 8 * self.layout.F)))
-            with f.if_(self.grouped):
-                self.group_streams(g)
+            with f.if_else(self.grouped) as (grouped, rows):
+                with grouped:  # load_group reads the group's streams only
+                    self.group_streams(g)
+                with rows:
+                    self.lane_pointers(g)
         with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
             with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
                 self.zero(self.spare, c64(self.layout.size))
@@ -240,6 +245,21 @@ class LanesSoA(GroupMemory, Lanes):
                     f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
             with plain:
                 self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
+
+    def lane_pointers(self, g) -> None:
+        """Each lane's task pointers in group g's state (a padding lane reads lane n-1's task)."""
+        f, b = self.f, self.f.b
+        for l_ in range(W):
+            row = self.row(self.lane(g, l_))
+            for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
+                            (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
+                f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
+            f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
+            with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
+                xs = f.ld(row, abi.TASK_ORDERED)
+                total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
+                f.st(self.gs(g, TX + l_), 0, xs)
+                f.st(self.gs(g, TY + l_), 0, f.add(xs, f.mul(total, 8 * self.layout.F)))
 
     def group_streams(self, g) -> None:
         """The addresses of group g's interleaved train features and labels, valid features and labels."""
@@ -418,9 +438,11 @@ class LanesSoA(GroupMemory, Lanes):
             with f.if_(f.ne(vfail, 0)):  # the predictions after a lane's failure never happened to it
                 self.each(vfail, lambda l_: self.keep(f.add(f.mul(g, W), l_), back=True))
 
+            cls = self.mask(g, CLS)
+
             def fit(l_):
                 lane, k = f.add(f.mul(g, W), l_), ir.Constant(I32, l_)
-                classify = f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
+                classify = f.ne(b.and_(cls, c64(1 << l_)), 0)  # a live lane is a task's, not padding
                 v = fitness(self.cx, b.extract_element(loss, k), nvf, classify)
                 v = f.sel(f.ne(b.and_(vfail, c64(1 << l_)), 0), cf(0.0), v)
                 best = f.ld(self.best, lane, F64)
