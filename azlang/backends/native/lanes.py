@@ -183,15 +183,19 @@ class Lanes:
         max_train = f.ld(self.opts, abi.OPT_MAX_TRAIN)
         remaining = f.sel(f.lt(max_train, 0), total, f.sel(f.lt(max_train, total), max_train, total))
         self.total = total
-        pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
-        self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
-        dead = sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
+        self.keeps_v0, dead = self.predict_facts()
         self.sigmoid_dead = b.and_(dead, b.not_(self.recording))  # recorded runs keep the exact path
         pos = f.var(c64(0))
         self.loop(row0, remaining, pos)
         with f.loop(self.n) as lane:
             f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
         return f.finish()
+
+    def predict_facts(self):
+        """(predict leaves v0 as it found it, the sigmoid is dead) as i1s, from scans of the program."""
+        b = self.f.b
+        pcode = self.f.gep(self.code, self.f.mul(self.ns, 4), I32)
+        return b.not_(writes_v0(b, pcode, self.np)), sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
 
     def init_lane(self, lane) -> None:
         """A lane's stats and best fitness zeroed, its place in the active list, its copy of its task row."""

@@ -39,14 +39,15 @@ from azlang.backends.native.lane_groups import (
     YS,
     GroupMemory,
     W,
-    reads_v0,
 )
+from azlang.backends.native.lane_scan import scan_program
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
 from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
 from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled
-from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
+from azlang.backends.native.skeleton import class_error, fitness, prefetch, prefetch_row, sigmoid
 
+INLINE_ZERO = 2048  # bytes: a group's registers up to this size are zeroed by stores in line (zero_const)
 GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far ahead (a stream out of cache
 # otherwise waits on memory at every step: twice as slow at F=16, 8000 examples)
 
@@ -211,9 +212,37 @@ class LanesSoA(GroupMemory, Lanes):
         """The lane's row of the task table (a group reads a few slots once per call: no copy)."""
         return self.task_row(lane)
 
+    def predict_facts(self):
+        return self.f.b.not_(self.facts.predict_writes_v0), self.facts.sigmoid_dead
+
+    def zero_groups(self) -> None:
+        """The groups' memory zeroed: a program that touches no matrix (and whose final memory nobody reads)
+        leaves the matrix bank and the padding after it as it finds them, and the group zeroes the rest only."""
+        f, b = self.f, self.f.b
+        with f.if_else(b.or_(self.facts.uses_matrix, self.keeps_memory)) as (everything, no_matrix):
+            with everything:
+                self.zero(self.mem, f.mul(self.ngroups, self.gstride))
+            with no_matrix, f.loop(self.ngroups) as g:
+                self.zero_const(self.gmem(g), self.layout.m_off * W)
+
+    def zero_const(self, m, doubles: int) -> None:
+        """`doubles` (a constant) zeroed at m: by stores in line up to INLINE_ZERO bytes (no libc call: a
+        probe's groups are a few hundred bytes each), else by memset."""
+        if doubles * 8 > INLINE_ZERO:
+            self.zero(m, c64(doubles))
+            return
+        name = "llvm.memset.inline.p0.i64"
+        try:
+            fn = self.f.module.get_global(name)
+        except KeyError:
+            fn = ir.Function(self.f.module, ir.FunctionType(ir.VoidType(), [PTR, ir.IntType(8), I64, ir.IntType(1)]),
+                             name)
+        self.f.b.call(fn, [m, ir.Constant(ir.IntType(8), 0), c64(doubles * 8), ir.Constant(ir.IntType(1), 0)])
+
     def setup(self) -> None:
         f, b = self.f, self.f.b
-        self.zero(self.mem, f.mul(self.ngroups, self.gstride))
+        self.facts = scan_program(f, self.code, self.ns, self.np, self.nl)
+        self.zero_groups()
         self.grouped = self.lanes_grouped()
         ordered = f.var(c64(0))  # every lane's task has its train arrays in sequence order (read by rows only)
         with f.if_(b.not_(self.grouped)):
@@ -237,7 +266,7 @@ class LanesSoA(GroupMemory, Lanes):
                     self.group_streams(g)
                 with rows:
                     self.lane_pointers(g)
-        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
+        with f.if_else(self.facts.setup_random) as (drawing, plain):
             with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
                 self.zero(self.spare, c64(self.layout.size))
                 self.setup_lane(lane, self.spare)
@@ -248,7 +277,7 @@ class LanesSoA(GroupMemory, Lanes):
 
     def lane_pointers(self, g) -> None:
         """Each lane's task pointers in group g's state (a padding lane reads lane n-1's task)."""
-        f, b = self.f, self.f.b
+        f = self.f
         for l_ in range(W):
             row = self.row(self.lane(g, l_))
             for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
@@ -286,8 +315,7 @@ class LanesSoA(GroupMemory, Lanes):
 
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
-        self.needs_x = b.or_(self.keeps_memory, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
-                                                      f.add(self.np, self.nl)))
+        self.needs_x = b.or_(self.keeps_memory, self.facts.reads_v0)
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         # one round of training and one of validation (an FEC probe): every lane still recording has recorded at
         # every step before, so a group stores its lanes' errors at the step's index, and each lane's count is
