@@ -39,16 +39,20 @@ INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
 
 
-def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None) -> ir.Function:
+def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None,
+                small: bool = False) -> ir.Function:
     """Per instruction: decode once, then run the op's lowering on every active lane's memory.
 
     `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
     groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
+    `small` compiles it for size (lanes_simd: see LanesSoA).
     """
     make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
+    if small:
+        fn.attributes.add("optsize")
     for k in (3, 7, 8):
         fn.args[k].add_attribute("noalias")
     code, data, n, mem, stride, act, na, scratch, rng = fn.args

@@ -53,17 +53,24 @@ GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far
 
 
 def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
-    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles."""
+    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles. Compiled
+    for size (LanesSoA)."""
     return interpreter(module, layout, name, SOA,
-                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib))
+                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib), small=True)
 
 
 class LanesSoA(GroupMemory, Lanes):
-    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function."""
+    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function.
+
+    Both are compiled for size (optsize): a call runs 1 to 3 groups, and unrolled group loops (by 8, with
+    remainders) only made the code four times larger, its per-call set-up longer and the instruction cache
+    miss (an FEC probe: 8% faster, a full evaluation 7%; benchmarks/bench_lanes_call.py). The arithmetic is
+    the same instructions on the same values, so results keep their bits."""
 
     def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
         super().__init__(module, name, layout, interp1, interpg)
         f = self.f
+        f.fn.attributes.add("optsize")
         self.gstride = f.mul(self.mstride, W)
         self.ngroups = f.b.udiv(f.add(self.n, W - 1), c64(W))
         self.spare = f.gep(self.mem, f.mul(self.ngroups, self.gstride), F64)  # the scratch group
