@@ -519,9 +519,10 @@ class LanesSoA(GroupMemory, Lanes):
             with each:
                 self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
                                                      b.extract_element(ae, ir.Constant(I32, l_))))
-        term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
-        loss = self.vld(self.gs(g, LOSS))
-        self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
+        with f.if_(self.scoring):  # an FEC probe's fitness is never computed: no loss to sum
+            term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
+            loss = self.vld(self.gs(g, LOSS))
+            self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
 
 
 def final_memory(mem, n: int, stride: int, size: int):
