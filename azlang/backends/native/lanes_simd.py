@@ -48,6 +48,9 @@ from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, se
 from azlang.backends.native.skeleton import class_error, fitness, prefetch, prefetch_row, sigmoid
 
 INLINE_ZERO = 2048  # bytes: a group's registers up to this size are zeroed by stores in line (zero_const)
+FAR_STREAMS = 512 * 1024  # bytes: the groups' interleaved examples (train and valid, all groups) past this size
+# are asked for GROUP_AHEAD steps ahead; smaller ones stay in the caches, and asking costs a probe 5% and a full
+# evaluation 5% (the demo: 96 KiB; bench_lanes_call.py)
 GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far ahead (a stream out of cache
 # otherwise waits on memory at every step: twice as slow at F=16, 8000 examples)
 
@@ -87,10 +90,13 @@ class LanesSoA(GroupMemory, Lanes):
             with grouped:
                 ky, kx = (GTY, GTX) if train else (GVY, GVX)
                 ys.set(self.vld(self.stream(g, ky, q, 1)))
-                prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))  # 32-byte blocks: within one line
+                with f.if_(self.far):  # 32-byte blocks of labels: within one line
+                    prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))
                 with f.if_(self.needs_x):
                     self.copy_x(g, self.stream(g, kx, q, self.layout.F))
-                    prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F), self.layout.F * W)
+                    with f.if_(self.far):
+                        prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F),
+                                     self.layout.F * W)
             with rows:
                 if train:
                     with f.if_else(self.ordered) as (ordered, indexed):
@@ -251,6 +257,7 @@ class LanesSoA(GroupMemory, Lanes):
         self.facts = scan_program(f, self.code, self.ns, self.np, self.nl)
         self.zero_groups()
         self.grouped = self.lanes_grouped()
+        self.far = self.far_streams()
         ordered = f.var(c64(0))  # every lane's task has its train arrays in sequence order (read by rows only)
         with f.if_(b.not_(self.grouped)):
             ordered.set(c64(1))
@@ -307,6 +314,14 @@ class LanesSoA(GroupMemory, Lanes):
                                 (GVY, n_valid, 1)):
             f.st(self.gs(g, k), 0, base)
             base = f.add(base, f.mul(count, 8 * width * W))
+
+    def far_streams(self):
+        """True when the groups' interleaved examples together outgrow FAR_STREAMS (load_group then asks for
+        them ahead)."""
+        f = self.f
+        row = self.task_row(c64(0))
+        steps = f.add(f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS)), f.ld(row, abi.TASK_N_VALID))
+        return f.lt(c64(FAR_STREAMS), f.mul(f.mul(steps, self.ngroups), (self.layout.F + 1) * W * 8))
 
     def lanes_grouped(self):
         """True when every group's lanes hold, in order, the tasks of one interleaved group (order_train)."""
