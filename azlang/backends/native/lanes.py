@@ -39,16 +39,20 @@ INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR
 # code, data, n instructions, mem base, mem stride (doubles), active lanes, n active, scratch, rng
 
 
-def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None) -> ir.Function:
+def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None,
+                small: bool = False) -> ir.Function:
     """Per instruction: decode once, then run the op's lowering on every active lane's memory.
 
     `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
     groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
+    `small` compiles it for size (lanes_simd: see LanesSoA).
     """
     make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
+    if small:
+        fn.attributes.add("optsize")
     for k in (3, 7, 8):
         fn.args[k].add_attribute("noalias")
     code, data, n, mem, stride, act, na, scratch, rng = fn.args
@@ -176,28 +180,37 @@ class Lanes:
     def build(self) -> ir.Function:
         f, b = self.f, self.f.b
         with f.loop(self.n) as lane:
-            for k in range(abi.STAT_SLOTS):
-                b.store(c64(0), self.stat(lane, k))
-            f.st(self.best, lane, cf(0.0), F64)
-            f.st(self.act, lane, lane)
-            task_row = self.task_row(lane)
-            for k in range(ROW_SLOTS):
-                f.st(self.row(lane), k, f.ld(task_row, k))
+            self.init_lane(lane)
         self.setup()
         row0 = self.row(c64(0))
         total = f.mul(f.ld(row0, abi.TASK_N_TRAIN), f.ld(row0, abi.TASK_EPOCHS))
         max_train = f.ld(self.opts, abi.OPT_MAX_TRAIN)
         remaining = f.sel(f.lt(max_train, 0), total, f.sel(f.lt(max_train, total), max_train, total))
         self.total = total
-        pcode = f.gep(self.code, f.mul(self.ns, 4), I32)
-        self.keeps_v0 = b.not_(writes_v0(b, pcode, self.np))
-        dead = sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
+        self.keeps_v0, dead = self.predict_facts()
         self.sigmoid_dead = b.and_(dead, b.not_(self.recording))  # recorded runs keep the exact path
         pos = f.var(c64(0))
         self.loop(row0, remaining, pos)
         with f.loop(self.n) as lane:
             f.st(self.fit, lane, f.ld(self.best, lane, F64), F64)
         return f.finish()
+
+    def predict_facts(self):
+        """(predict leaves v0 as it found it, the sigmoid is dead) as i1s, from scans of the program."""
+        b = self.f.b
+        pcode = self.f.gep(self.code, self.f.mul(self.ns, 4), I32)
+        return b.not_(writes_v0(b, pcode, self.np)), sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
+
+    def init_lane(self, lane) -> None:
+        """A lane's stats and best fitness zeroed, its place in the active list, its copy of its task row."""
+        f = self.f
+        for k in range(abi.STAT_SLOTS):
+            f.b.store(c64(0), self.stat(lane, k))
+        f.st(self.best, lane, cf(0.0), F64)
+        f.st(self.act, lane, lane)
+        task_row = self.task_row(lane)
+        for k in range(ROW_SLOTS):
+            f.st(self.row(lane), k, f.ld(task_row, k))
 
     def zero(self, m, doubles) -> None:
         memset = self.f.module.declare_intrinsic("llvm.memset", [PTR, I64])

@@ -10,7 +10,7 @@ being computed with whatever its memory holds and nothing reads it: ops address 
 never by data. A lane whose validation fails keeps a copy of its memory, put back after the validation (the
 predictions it skips in lanes.py must not touch it). Each live lane computes exactly what lanes.py computes
 for it, in the same order (same steps, records, fitness). Setups that draw run lane after lane on a one-lane
-area (the lanes' Rng use stays in task order) and are scattered into the groups.
+area (the lanes' Rng use stays in task order) and are scattered into the groups (the set-up: lane_setup.py).
 """
 
 from __future__ import annotations
@@ -39,30 +39,37 @@ from azlang.backends.native.lane_groups import (
     YS,
     GroupMemory,
     W,
-    reads_v0,
 )
+from azlang.backends.native.lane_setup import GroupSetup
 from azlang.backends.native.lanes import PREFETCH_AHEAD, Lanes, interpreter
 from azlang.backends.native.lowering_simd import SOA, SCx
 from azlang.backends.native.search_emit import c64, cf
 from azlang.backends.native.sigmoid_cuts import cannot_fail, class_error_cut, settled
-from azlang.backends.native.skeleton import class_error, fitness, has_random, prefetch, prefetch_row, sigmoid
+from azlang.backends.native.skeleton import class_error, fitness, prefetch, prefetch_row, sigmoid
 
 GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far ahead (a stream out of cache
 # otherwise waits on memory at every step: twice as slow at F=16, 8000 examples)
 
 
 def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
-    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles."""
+    """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles. Compiled
+    for size (LanesSoA)."""
     return interpreter(module, layout, name, SOA,
-                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib))
+                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib), small=True)
 
 
-class LanesSoA(GroupMemory, Lanes):
-    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function."""
+class LanesSoA(GroupSetup, GroupMemory, Lanes):
+    """The lockstep function on struct-of-arrays groups; `interpg` is group_interpreter's function.
+
+    Both are compiled for size (optsize): a call runs 1 to 3 groups, and unrolled group loops (by 8, with
+    remainders) only made the code four times larger, its per-call set-up longer and the instruction cache
+    miss (an FEC probe: 8% faster, a full evaluation 7%; benchmarks/bench_lanes_call.py). The arithmetic is
+    the same instructions on the same values, so results keep their bits."""
 
     def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
         super().__init__(module, name, layout, interp1, interpg)
         f = self.f
+        f.fn.attributes.add("optsize")
         self.gstride = f.mul(self.mstride, W)
         self.ngroups = f.b.udiv(f.add(self.n, W - 1), c64(W))
         self.spare = f.gep(self.mem, f.mul(self.ngroups, self.gstride), F64)  # the scratch group
@@ -79,10 +86,13 @@ class LanesSoA(GroupMemory, Lanes):
             with grouped:
                 ky, kx = (GTY, GTX) if train else (GVY, GVX)
                 ys.set(self.vld(self.stream(g, ky, q, 1)))
-                prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))  # 32-byte blocks: within one line
+                with f.if_(self.far):  # 32-byte blocks of labels: within one line
+                    prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))
                 with f.if_(self.needs_x):
                     self.copy_x(g, self.stream(g, kx, q, self.layout.F))
-                    prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F), self.layout.F * W)
+                    with f.if_(self.far):
+                        prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F),
+                                     self.layout.F * W)
             with rows:
                 if train:
                     with f.if_else(self.ordered) as (ordered, indexed):
@@ -198,76 +208,11 @@ class LanesSoA(GroupMemory, Lanes):
                     kept.set(f.add(kept.get(), 1))
             ng.set(kept.get())
 
-    # --- set-up and the loop --------------------------------------------------------------------------------
-
-    def setup(self) -> None:
-        f, b = self.f, self.f.b
-        self.zero(self.mem, f.mul(self.ngroups, self.gstride))
-        ordered = f.var(c64(1))  # every lane's task has its train arrays in sequence order
-        with f.loop(self.n) as lane:
-            ordered.set(b.and_(ordered.get(), b.zext(f.ne(f.ld(self.task_row(lane), abi.TASK_ORDERED), 0), I64)))
-        self.ordered = f.flag(ordered.get())
-        self.grouped = self.lanes_grouped()
-        with f.loop(self.ngroups) as g:
-            f.st(self.glist, g, g)
-            live = f.sub(f.b.shl(c64(1), f.sel(f.lt(f.sub(self.n, f.mul(g, W)), W), f.sub(self.n, f.mul(g, W)),
-                                                c64(W))), 1)
-            cls = f.var(c64(0))
-            for l_ in range(W):
-                on = b.and_(f.lt(f.add(f.mul(g, W), l_), self.n),
-                            f.flag(f.ld(self.row(self.lane(g, l_)), abi.TASK_CLASSIFY)))
-                cls.set(b.or_(cls.get(), b.shl(b.zext(on, I64), c64(l_))))
-            for k, v in ((LIVE, live), (VLIVE, c64(0)), (VFAIL, c64(0)), (CLS, cls.get())):
-                self.set_mask(g, k, v)
-            for l_ in range(W):  # a padding lane reads lane n-1's task
-                row = self.row(self.lane(g, l_))
-                for k, slot in ((SEQ, abi.TASK_SEQUENCE), (TX, abi.TASK_TRAIN_X), (TY, abi.TASK_TRAIN_Y),
-                                (VX, abi.TASK_VALID_X), (VY, abi.TASK_VALID_Y)):
-                    f.st(self.gs(g, k + l_), 0, f.ld(row, slot))
-                f.st(self.gs(g, XP + l_), 0, f.ld(row, abi.TASK_TRAIN_X))
-                with f.if_(self.ordered):  # rows x[seq[q]] then labels y[seq[q]], q over all steps
-                    xs = f.ld(self.task_row(self.lane(g, l_)), abi.TASK_ORDERED)
-                    total = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS))
-                    f.st(self.gs(g, TX + l_), 0, xs)
-                    f.st(self.gs(g, TY + l_), 0, f.add(xs, f.mul(total, 8 * self.layout.F)))
-            with f.if_(self.grouped):
-                self.group_streams(g)
-        with f.if_else(has_random(b, self.code, self.ns)) as (drawing, plain):
-            with drawing, f.loop(self.n) as lane:  # lane after lane, in task order, then into its group
-                self.zero(self.spare, c64(self.layout.size))
-                self.setup_lane(lane, self.spare)
-                with f.loop(c64(self.layout.size)) as e:
-                    f.st(self.el(lane, 0), f.mul(e, W), f.ld(self.spare, e, F64), F64)
-            with plain:
-                self.run_groups(self.code, self.data, self.ns, self.glist, self.ngroups)
-
-    def group_streams(self, g) -> None:
-        """The addresses of group g's interleaved train features and labels, valid features and labels."""
-        f = self.f
-        row = self.task_row(f.mul(g, W))
-        base = f.ld(row, abi.TASK_GROUPED)
-        steps, n_valid = f.mul(f.ld(row, abi.TASK_N_TRAIN), f.ld(row, abi.TASK_EPOCHS)), f.ld(row, abi.TASK_N_VALID)
-        for k, count, width in ((GTX, steps, self.layout.F), (GTY, steps, 1), (GVX, n_valid, self.layout.F),
-                                (GVY, n_valid, 1)):
-            f.st(self.gs(g, k), 0, base)
-            base = f.add(base, f.mul(count, 8 * width * W))
-
-    def lanes_grouped(self):
-        """True when every group's lanes hold, in order, the tasks of one interleaved group (order_train)."""
-        f, b = self.f, self.f.b
-        ok = f.var(c64(1))
-        with f.loop(self.n) as lane:
-            row, first = self.task_row(lane), self.task_row(f.mul(b.udiv(lane, c64(W)), W))
-            base = f.ld(row, abi.TASK_GROUPED)
-            same = b.and_(f.ne(base, 0), f.eq(base, f.ld(first, abi.TASK_GROUPED)))
-            here = b.and_(same, f.eq(f.ld(row, abi.TASK_GROUP_LANE), b.urem(lane, c64(W))))
-            ok.set(b.and_(ok.get(), b.zext(here, I64)))
-        return f.flag(ok.get())
+    # --- the loop (set-up: lane_setup.GroupSetup) ---------------------------------------------------------
 
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
-        self.needs_x = b.or_(self.keeps_memory, reads_v0(f, f.gep(self.code, f.mul(self.ns, 4), I32),
-                                                      f.add(self.np, self.nl)))
+        self.needs_x = b.or_(self.keeps_memory, self.facts.reads_v0)
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         # one round of training and one of validation (an FEC probe): every lane still recording has recorded at
         # every step before, so a group stores its lanes' errors at the step's index, and each lane's count is
@@ -418,9 +363,11 @@ class LanesSoA(GroupMemory, Lanes):
             with f.if_(f.ne(vfail, 0)):  # the predictions after a lane's failure never happened to it
                 self.each(vfail, lambda l_: self.keep(f.add(f.mul(g, W), l_), back=True))
 
+            cls = self.mask(g, CLS)
+
             def fit(l_):
                 lane, k = f.add(f.mul(g, W), l_), ir.Constant(I32, l_)
-                classify = f.flag(f.ld(self.row(lane), abi.TASK_CLASSIFY))
+                classify = f.ne(b.and_(cls, c64(1 << l_)), 0)  # a live lane is a task's, not padding
                 v = fitness(self.cx, b.extract_element(loss, k), nvf, classify)
                 v = f.sel(f.ne(b.and_(vfail, c64(1 << l_)), 0), cf(0.0), v)
                 best = f.ld(self.best, lane, F64)
@@ -462,9 +409,10 @@ class LanesSoA(GroupMemory, Lanes):
             with each:
                 self.each(vl, lambda l_: self.record("valid", f.add(f.mul(g, W), l_),
                                                      b.extract_element(ae, ir.Constant(I32, l_))))
-        term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
-        loss = self.vld(self.gs(g, LOSS))
-        self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
+        with f.if_(self.scoring):  # an FEC probe's fitness is never computed: no loss to sum
+            term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
+            loss = self.vld(self.gs(g, LOSS))
+            self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
 
 
 def final_memory(mem, n: int, stride: int, size: int):
