@@ -45,12 +45,12 @@ def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWE
 
     `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
     groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
-    `small` compiles it for size (lanes_simd: see LanesSoA).
+    `small` compiles it for size and into its callers (lanes_simd: see LanesSoA).
     """
     make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
     fn.linkage = "internal"
-    fn.attributes.add("noinline")
+    fn.attributes.add("alwaysinline" if small else "noinline")
     if small:
         fn.attributes.add("optsize")
     for k in (3, 7, 8):
