@@ -25,7 +25,6 @@ from azlang.backends.native.search_eval import Slot, build_eval, child, copy, co
 from azlang.backends.native.search_fec import build_cache, build_hash
 from azlang.backends.native.search_gen import build_instructions, build_log_scale, build_random_program, build_rng
 from azlang.backends.native.search_mutate import EDIT_NONE, build_mutate
-from azlang.backends.native.skeleton import prefetch
 from azlang.ir.nodes import MemoryShape
 
 CHUNK, IMPORT, EXPORT = "azlang_search_chunk", "azlang_search_cache_import", "azlang_search_cache_export"
@@ -59,22 +58,8 @@ def _tournament(lib: Lib) -> None:
         with f.if_(f.b.or_(f.lt(best.get(), 0), f.b.fcmp_ordered(">", x, best_fit.get()))):
             best.set(i)
             best_fit.set(x)
-            _ask_rows(f, i)
     f.ret(best.get())
     lib.tournament = f.finish()
-
-
-def _ask_rows(f: Fn, i) -> None:
-    """Ask for slot i's rows (hints): the winner's are copied right after the tournament, from memory the
-    population's megabytes have pushed out of the near caches."""
-    b, cap = f.b, f.cx("CAP")
-    sizes = f.gep(f.cxp("POP_SIZES"), f.mul(i, 3), I64)
-    rows = f.add(f.add(f.ld(sizes, 0), f.ld(sizes, 1)), f.ld(sizes, 2))
-    for name, words, width, row_bytes in (("POP_CODE", 4, I32, 16), ("POP_DATA", 3, F64, 24)):
-        p = f.gep(f.cxp(name), f.mul(f.mul(i, cap), words), width)
-        lines = b.lshr(f.add(f.mul(rows, row_bytes), 127), c64(6))  # a slot need not start on a line
-        with f.loop(lines) as k:
-            prefetch(b, b.gep(p, [f.mul(k, 64)], source_etype=ir.IntType(8)))
 
 
 def _evaluate(lib: Lib) -> None:
