@@ -234,10 +234,12 @@ class NativeLoop:
         c.array("REC_TRAIN", pack.aligned(fec_train + 8))
         c.array("REC_VALID", pack.aligned(valid + 8))
         c.array("TASKFITS", np.zeros(nt))
-        self._lanes(w, fec_train + 8, valid + 8)
+        self._lanes(w, fec_train, valid + 8)
 
-    def _lanes(self, w, rts: int, rvs: int) -> None:
-        """Work space of the lockstep evaluations; LANES only when every task has one shape (lanes.py)."""
+    def _lanes(self, w, n_train: int, n_valid: int) -> None:
+        """Work space of the lockstep evaluations; LANES only when every task has one shape (lanes.py). A lane's
+        probe records are one row: its n_train train errors, then its valid errors, so a lane that recorded every
+        train step has its errors in one run that errors_hash reads in one go (it checks the addresses)."""
         from azlang.backends.native import abi as kabi
 
         c, nt = self.ctx, len(w.tasks)
@@ -248,11 +250,12 @@ class NativeLoop:
                  "MEM": pack.aligned(kabi.lane_mem_doubles(nt, stride)),
                  "SCRATCH": pack.aligned(max(lay.scratch for lay in w.layouts)),
                  "STATS": np.zeros(nt * kabi.STAT_SLOTS, dtype=np.int64),
-                 "REC_TRAIN": pack.aligned(kabi.lane_rec_doubles(nt, rts)),
-                 "REC_VALID": pack.aligned(kabi.lane_rec_doubles(nt, rvs)), "FIT": np.zeros(nt),
+                 "REC_TRAIN": (rec := pack.aligned(kabi.lane_rec_doubles(nt, n_train + n_valid))),
+                 "REC_VALID": rec[n_train:], "FIT": np.zeros(nt),
                  "WORK": np.zeros(nt * kabi.LANE_WORK, dtype=np.int64)}
         for name, arr in fixed.items():
             args[kabi.L[name]] = c.array(name if name.startswith("LANE_") else f"LANE_{name}", arr).ctypes.data
+        rts = rvs = n_train + n_valid
         args[kabi.L["MEM_STRIDE"]], args[kabi.L["RT_STRIDE"]], args[kabi.L["RV_STRIDE"]] = stride, rts, rvs
         c["LANE_RTS"], c["LANE_RVS"] = rts, rvs
         c.array("LANE_RNG", np.zeros(nt, dtype=np.uint64))
