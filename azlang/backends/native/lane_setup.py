@@ -30,7 +30,7 @@ from azlang.backends.native.lane_groups import (
     W,
 )
 from azlang.backends.native.lane_scan import scan_program
-from azlang.backends.native.search_emit import c64, cf
+from azlang.backends.native.search_emit import c64
 
 INLINE_ZERO = 2048  # bytes: a group's registers up to this size are zeroed by stores in line (zero_const)
 FAR_STREAMS = 512 * 1024  # bytes: the groups' interleaved examples (train and valid, all groups) past this size
@@ -43,11 +43,8 @@ class GroupSetup:
     GroupMemory and Lanes helpers)."""
 
     def init_lane(self, lane) -> None:
-        """A lane's stats and best fitness zeroed (groups keep their own lists, and read the task table itself)."""
-        f = self.f
-        for k in range(abi.STAT_SLOTS):
-            f.b.store(c64(0), self.stat(lane, k))
-        f.st(self.best, lane, cf(0.0), F64)
+        """reset_lane only: groups keep their own lists and read the task table itself."""
+        self.reset_lane(lane)
 
     def row(self, lane):
         """The lane's row of the task table (a group reads a few slots once per call: no copy)."""

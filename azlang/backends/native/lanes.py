@@ -201,12 +201,16 @@ class Lanes:
         pcode = self.f.gep(self.code, self.f.mul(self.ns, 4), I32)
         return b.not_(writes_v0(b, pcode, self.np)), sigmoid_dead_ir(b, self.code, self.ns, self.np, self.nl)
 
-    def init_lane(self, lane) -> None:
-        """A lane's stats and best fitness zeroed, its place in the active list, its copy of its task row."""
-        f = self.f
+    def reset_lane(self, lane) -> None:
+        """A lane's stats and best fitness zeroed."""
         for k in range(abi.STAT_SLOTS):
-            f.b.store(c64(0), self.stat(lane, k))
-        f.st(self.best, lane, cf(0.0), F64)
+            self.f.b.store(c64(0), self.stat(lane, k))
+        self.f.st(self.best, lane, cf(0.0), F64)
+
+    def init_lane(self, lane) -> None:
+        """reset_lane, the lane's place in the active list and its copy of its task row."""
+        f = self.f
+        self.reset_lane(lane)
         f.st(self.act, lane, lane)
         task_row = self.task_row(lane)
         for k in range(ROW_SLOTS):

@@ -205,9 +205,17 @@ def _task_fitness(lib: Lib) -> None:
     f.st(f.cxp("CH_STEPS"), t, steps.get())
     f.st(f.cxp("CH_VALID"), t, c64(1))
     f.cx_add("TRAIN_STEPS", steps.get())
-    key = combine(b, combine(b, part.get(), t), budgeted)
-    # the position `stage` found for the key, unless an insert or a deletion has changed the table since
-    known = b.and_(f.flag(f.ld(f.cxp("ST_OK"), t)), f.eq(f.cx("ST_GEN"), f.cx("C_GEN")))
+    # the key `stage` computed, and the position it found for it unless an insert or a deletion has changed the
+    # table since
+    staged = f.flag(f.ld(f.cxp("ST_OK"), t))
+    key_var = f.var(c64(0))
+    with f.if_else(staged) as (kept, fresh):
+        with kept:
+            key_var.set(f.ld(f.cxp("ST_KEY"), t))
+        with fresh:
+            key_var.set(combine(b, combine(b, part.get(), t), budgeted))
+    key = key_var.get()
+    known = b.and_(staged, f.eq(f.cx("ST_GEN"), f.cx("C_GEN")))
     pos = f.var(c64(0))
     with f.if_else(known) as (found, anew):
         with found:

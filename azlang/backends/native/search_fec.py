@@ -140,7 +140,6 @@ def build_cache(lib: Lib) -> None:
         ("cache_table_delete", VOID, [I64], _table_delete),
         ("cache_remove", VOID, [I64, I64], _remove),
         ("cache_lookup_at", I1, [I64, I64, PTR], _lookup_at),
-        ("cache_lookup", I1, [I64, PTR], _lookup),
         ("cache_insert_at", VOID, [I64, F64, I64], _insert_at),
         ("cache_insert", VOID, [I64, F64], _insert),
     ):
@@ -223,13 +222,9 @@ def _remove(f: Fn, lib: Lib, c: Cache, e, pos) -> None:
     f.cx_add("C_COUNT", -1)
 
 
-def _lookup(f: Fn, lib: Lib, c: Cache, key, out) -> None:
-    """FecCache.lookup: the fitness through `out` and true on a hit (use counted, maybe forgotten)."""
-    f.ret(f.call(lib.cache_lookup_at, key, f.call(lib.cache_find, key), out))
-
-
 def _lookup_at(f: Fn, lib: Lib, c: Cache, key, pos, out) -> None:
-    """cache_lookup with `pos` = cache_find(key), found while the table has not changed since (C_GEN)."""
+    """FecCache.lookup with `pos` = cache_find(key), found while the table has not changed since (C_GEN): the
+    fitness through `out` and true on a hit (use counted, maybe forgotten)."""
     e = c.slot(pos)
     with f.if_(f.lt(e, 0)):
         f.cx_add("C_MISSES", 1)
