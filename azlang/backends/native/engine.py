@@ -20,12 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-from azlang.backends.native import libm_core, libm_verdicts
+from azlang.backends.native import hostrecord, libm_core, libm_verdicts, objload
 from azlang.backends.native.context import LIBM, libm_symbol
 
 _LOCK = threading.RLock()
 _STATE: dict = {}
-STATS = {"compiled": 0, "loaded": 0, "compile_s": 0.0, "load_s": 0.0}
+STATS = {"compiled": 0, "loaded": 0, "refused": 0, "compile_s": 0.0, "load_s": 0.0}
 
 
 def cache_dir() -> Path:
@@ -77,6 +77,30 @@ def _bind_libm(context: list[str]) -> tuple[dict[str, int], libm_verdicts.Verdic
 
 
 def _init() -> dict:
+    """The process's native state. From the host record when there is one (no LLVM: cached objects are linked
+    by objload.py), else from LLVM, which then answers the record's questions for the next process."""
+    facts = _recorded_facts()
+    if facts is not None:
+        return _state_for(facts)
+    parts = _llvm_parts()
+    st = _state_for(parts["facts"])
+    _attach(st, parts)
+    return st
+
+
+def _state_for(facts: dict) -> dict:
+    """Cache salt, C library bindings and sigmoid verdicts for a host LLVM described as `facts`."""
+    source = _source_hash()
+    addresses, verdicts = _bind_libm([source, facts["cpu"], facts["features"]])
+    # generated code compares logits with these two: part of the cache key
+    cut, fixed = verdicts.threshold, verdicts.fixed_point
+    return {"pending": {}, "loaded": {}, "sigmoid_threshold": cut, "sigmoid_fixed_point": fixed,
+            "libm": addresses, "facts": facts,
+            "salt": "|".join([source, facts["llvm_version"], facts["triple"], facts["cpu"], facts["features"],
+                              repr(cut), repr(fixed)])}
+
+
+def _llvm_parts() -> dict:
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
@@ -85,18 +109,27 @@ def _init() -> dict:
     tm = llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features, opt=3,
                                                                  codemodel="jitdefault")
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
-    source = _source_hash()
-    addresses, verdicts = _bind_libm([source, cpu, features])
-    for name, addr in addresses.items():
+    facts = {"cpu": cpu, "features": features, "llvm_version": str(llvm.llvm_version_info),
+             "triple": llvm.get_process_triple()}
+    return {"llvm": llvm, "tm": tm, "engine": engine, "facts": facts}
+
+
+def _attach(st: dict, parts: dict) -> None:
+    """LLVM's engine joins the state (bound to the same C library addresses); the host record is (re)written."""
+    if parts["facts"] != st["facts"]:  # a record LLVM contradicts: LLVM's answers hold from now on
+        st.update({k: v for k, v in _state_for(parts["facts"]).items() if k not in ("pending", "loaded")})
+    llvm = parts["llvm"]
+    for name, addr in st["libm"].items():
         llvm.add_symbol(libm_symbol(name), addr)
-    # generated code compares logits with these two: part of the cache key
-    cut, fixed = verdicts.threshold, verdicts.fixed_point
-    state = {"llvm": llvm, "tm": tm, "engine": engine, "pending": {}, "loaded": {}, "sigmoid_threshold": cut,
-             "sigmoid_fixed_point": fixed, "libm": addresses,
-             "salt": "|".join([source, str(llvm.llvm_version_info), llvm.get_process_triple(), cpu,
-                               features, repr(cut), repr(fixed)])}
-    engine.set_object_cache(_notify, _getbuffer)
-    return state
+    parts["engine"].set_object_cache(_notify, _getbuffer)
+    st.update(llvm=llvm, tm=parts["tm"], engine=parts["engine"])
+    hostrecord.write(cache_dir(), parts["facts"])
+
+
+def _recorded_facts() -> dict | None:
+    if os.environ.get("AZLANG_NATIVE_LOADER") == "llvm":
+        return None
+    return hostrecord.read(cache_dir())
 
 
 def state() -> dict:
@@ -104,6 +137,16 @@ def state() -> dict:
         if not _STATE:
             _STATE.update(_init())
         return _STATE
+
+
+def llvm_state() -> dict:
+    """state() with LLVM's engine and target machine in it (created on first need: a compile, an object the
+    loader refuses, assembly for inspection)."""
+    with _LOCK:
+        st = state()
+        if "engine" not in st:
+            _attach(st, _llvm_parts())
+        return st
 
 
 def sigmoid_threshold() -> float | None:
@@ -153,7 +196,7 @@ def _getbuffer(module):
 
 
 def _optimise(mod, tm) -> None:
-    llvm = state()["llvm"]
+    llvm = llvm_state()["llvm"]
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
@@ -165,40 +208,81 @@ def _optimise(mod, tm) -> None:
 def load(key: str, build, symbols: list[str]) -> dict[str, int]:
     """Addresses of `symbols` from the module named by `key`: already loaded, from disk, or compiled.
 
-    `build()` returns the llvmlite.ir.Module; it is only called on a cache miss.
+    `build()` returns the llvmlite.ir.Module; it is only called on a cache miss. A cached object is linked
+    by objload.py (no LLVM in the process) unless the loader refuses it; then LLVM's engine loads it.
     """
     with _LOCK:
         st = state()
         if key in st["loaded"]:
             return st["loaded"][key]
-        llvm, engine, path = st["llvm"], st["engine"], _path(key)
         t0 = time.perf_counter()
-        body = _read(path)
+        body = _read(_path(key))
+        addrs = _link(body, symbols) if body is not None else None
+        if addrs is None:
+            addrs, body = _through_llvm(key, build, symbols)
         if body is not None:
-            engine.add_object_file(llvm.ObjectFileRef.from_data(body))
-            engine.finalize_object()
             STATS["loaded"] += 1
             STATS["load_s"] += time.perf_counter() - t0
         else:
-            mod = llvm.parse_assembly(str(build()))
-            mod.name = key
-            mod.verify()
-            _optimise(mod, st["tm"])
-            st["pending"][key] = path
-            engine.add_module(mod)
-            engine.finalize_object()
             STATS["compiled"] += 1
             STATS["compile_s"] += time.perf_counter() - t0
-        addrs = {s: engine.get_function_address(s) for s in symbols}
-        if not all(addrs.values()):
-            raise RuntimeError(f"native module {key!r} lacks symbols {[s for s, a in addrs.items() if not a]}")
         st["loaded"][key] = addrs
         return addrs
 
 
+def _link(body: bytes, symbols: list[str]) -> dict[str, int] | None:
+    if os.environ.get("AZLANG_NATIVE_LOADER") == "llvm":
+        return None
+    try:
+        return objload.load(body, symbols, _external)
+    except objload.Unsupported:
+        STATS["refused"] += 1
+        return None
+
+
+def _external(name: str) -> int | None:
+    """What LLVM's engine binds a name to: our symbols (the C library functions as bound here) first, then
+    the process's (memcpy, memset)."""
+    for lib_name, addr in state()["libm"].items():
+        if libm_symbol(lib_name) == name:
+            return addr
+    if not _PROCESS:
+        _PROCESS.append(ctypes.CDLL(None))
+    try:
+        return ctypes.cast(getattr(_PROCESS[0], name), ctypes.c_void_p).value
+    except AttributeError:
+        return None
+
+
+_PROCESS: list = []
+
+
+def _through_llvm(key: str, build, symbols: list[str]) -> tuple[dict[str, int], bytes | None]:
+    """LLVM's engine loads the cached object (read again: LLVM's answers may have changed the salt) or
+    compiles the module; (addresses, the object's bytes or None when compiled)."""
+    st = llvm_state()
+    llvm, engine, path = st["llvm"], st["engine"], _path(key)
+    body = _read(path)
+    if body is not None:
+        engine.add_object_file(llvm.ObjectFileRef.from_data(body))
+        engine.finalize_object()
+    else:
+        mod = llvm.parse_assembly(str(build()))
+        mod.name = key
+        mod.verify()
+        _optimise(mod, st["tm"])
+        st["pending"][key] = path
+        engine.add_module(mod)
+        engine.finalize_object()
+    addrs = {s: engine.get_function_address(s) for s in symbols}
+    if not all(addrs.values()):
+        raise RuntimeError(f"native module {key!r} lacks symbols {[s for s, a in addrs.items() if not a]}")
+    return addrs, body
+
+
 def asm(ir_module) -> str:
     """Assembly of an IR module after optimisation (for inspection and profiling)."""
-    st = state()
+    st = llvm_state()
     mod = st["llvm"].parse_assembly(str(ir_module))
     _optimise(mod, st["tm"])
     return st["tm"].emit_assembly(mod)
