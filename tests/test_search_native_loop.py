@@ -269,3 +269,45 @@ def test_lookups_at_the_positions_stage_found_identical(size, forget, tasks, swe
     py, nat = run_both(cfg, sweeps)
     assert_same(py, nat)
     assert nat.native.ctx["C_GEN"] > 0 and py.state.cache.hits > 5000
+
+
+_TIMES = ("time", "individuals_per_s", "eta", "timed")
+
+
+def _lines_and_reports(cfg, loop):
+    """Progress records (times left out) and the number of island reports the coordinator received."""
+    from azlang.search import islands
+
+    records, received = [], []
+    original = islands.Coordinator.receive
+
+    def receive(self, rep):
+        received.append(rep.individuals)
+        return original(self, rep)
+
+    islands.Coordinator.receive = receive
+    try:
+        result = run_experiment(override(cfg, {"evolution.loop": loop}), progress=records.append)
+    finally:
+        islands.Coordinator.receive = original
+    lines = [{k: v for k, v in r.items() if k not in _TIMES} for r in records if r["event"] in ("progress", "done")]
+    return result, lines, received
+
+
+@pytest.mark.parametrize("stops", [
+    {"stop.max_train_steps": 123_457},  # a budget reached mid-sweep: the stop comes at that sweep's end
+    {"stop.max_individuals": 1_030},  # not a whole number of sweeps
+    {"stop.max_train_steps": 80_000, "hurdles.enabled": True, "hurdles.update_every": 70},
+    {"stop.max_train_steps": 60_000, "evolution.algorithm": "random"},
+], ids=["steps", "individuals", "hurdles", "random-search"])
+def test_sweeps_without_reports_decide_what_the_reports_would(stops):
+    """A lone native island sweeps to the next decision in one go (the next counted progress line, the stops):
+    the same lines, stop point and result as the Python loop reporting after every sweep, in fewer reports."""
+    cfg = rich(**{"run.random_seed": 5, "stop.max_experiments": 1, "run.progress_every": 130,
+                  "run.progress_seconds": 0.0, "stop.max_train_steps": 10**9, **stops})
+    (a, lines_a, reports_a), (b, lines_b, reports_b) = (_lines_and_reports(cfg, loop) for loop in ("python", "native"))
+    assert lines_a == lines_b and len(lines_a) > 5
+    assert (a.individuals, a.train_steps, a.search_fitness, a.text) == (b.individuals, b.train_steps, b.search_fitness,
+                                                                       b.text)
+    assert reports_a == list(range(40, a.individuals + 1, 40))  # the Python loop: after every sweep of P = 40
+    assert len(reports_b) <= len(lines_b) + 2 < len(reports_a)  # the native loop: at the lines and the stop

@@ -81,7 +81,7 @@ class InProcessExecutor:
     def _sweeps(self, islands, coordinator, checkpoint, schedule):
         while True:
             for isl in islands:
-                isl.advance()
+                isl.advance_until(*coordinator.horizon())
                 st = isl.state
                 due = coordinator.migration_due(st.island, st.individuals)
                 emigrants = packed_emigrants(isl, MIGRATION_FRACTION) if due else None  # Island.emigrants, packed

@@ -220,6 +220,7 @@ class Driver:
             self.cfg.run.migrate_every,
             self.tracker.should_stop,
             self.tracker.on_report,
+            quiet_until=self.tracker.horizon,
         )
         specs = st.island_specs or [st.search_specs] * len(st.islands)  # checkpoints from before [[islands]]
         jobs = [IslandJob(island_config(self.cfg, k), specs[k], self.seeds, s) for k, s in enumerate(st.islands)]

@@ -209,6 +209,16 @@ class Coordinator:
     last_migration: dict[int, int] = field(default_factory=dict)
     stopped: str | None = None
     started: float = field(default_factory=time.monotonic)
+    # (individuals, train steps) before which no report brings a decision (ProgressTracker.horizon)
+    quiet_until: Callable[[], tuple[int | None, int | None]] | None = None
+
+    def horizon(self) -> tuple[int | None, int | None]:
+        """How far a lone island may sweep before it reports: until the individuals count (at a sweep end), or an
+        earlier sweep end with the train steps (the budget). (None, None): report after every sweep (several
+        islands: migration and turns; no tracker; a stop decided)."""
+        if self.n_islands != 1 or self.quiet_until is None or self.stopped is not None:
+            return None, None
+        return self.quiet_until()
 
     def migration_due(self, island: int, individuals: int) -> bool:
         if self.n_islands < 2 or self.migrate_every <= 0:

@@ -29,6 +29,7 @@ from azlang.search.native_state import Cache, FitnessView, NativeFecCache, Popul
 _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
 MIN_CHUNK, MAX_CHUNK = 16, 1 << 20
+REPORT_SECONDS = 0.25  # sweeps without a report end at the first sweep end past this (time stops, timed lines)
 
 
 def native_reason(cfg: ExperimentConfig, island: Island) -> str | None:
@@ -84,23 +85,46 @@ class NativeIsland(Island):
             st.hurdle.update(st.fitnesses)
 
     def sweep(self) -> None:
-        """One sweep from the cursor, in chunks that end where the Python loop would update the hurdle."""
+        """One sweep from the cursor."""
         self._attach()
+        self._chunks(self.P - self.state.cursor, 0)
+
+    def advance_until(self, individuals: int | None, stop_steps: int | None) -> None:
+        """Whole sweeps until `individuals` are counted, or until an earlier sweep's end finds `stop_steps` train
+        steps or more: what the reports after each sweep would decide (the next progress line, the stops on
+        individuals and train steps), decided in the native loop, so that many sweeps take one call and no
+        report. One sweep (advance) from a mid-sweep cursor, before the population is whole, with a watch (it
+        is shown each sweep's slots in order), or without a horizon."""
+        st = self.state
+        sweeps = 0 if individuals is None else -(-(individuals - st.individuals) // self.P)
+        if sweeps <= 1 or st.cursor != 0 or len(st.programs) < self.P or st.watch is not None:
+            self.advance()
+            return
+        self._attach()
+        self._chunks(sweeps * self.P, stop_steps or 0, time.monotonic() + REPORT_SECONDS)
+
+    def _chunks(self, total: int, stop_steps: int, report_by: float | None = None) -> None:
+        """`total` children from the cursor, in chunks that end where the Python loop would update the hurdle,
+        and early at the first sweep end with `stop_steps` train steps (when > 0), or at the first sweep end
+        after `report_by` (time.monotonic), so that time-based decisions wait one sweep at most past it."""
         st, h = self.state, self.state.hurdle
         source = abi.SOURCE_RANDOM if self.algorithm == "random" else abi.SOURCE_EVOLVE
         while True:
-            n = min(self.P - st.cursor, self.chunk)  # bounded chunks: a stop request waits one chunk at most
+            n = min(total, self.chunk)  # bounded chunks: a stop request waits one chunk at most
             ticking = h is not None and st.individuals >= self.P  # Island._count ticks past Init only
             if ticking:
                 n = min(n, max(1, h.update_every - h.since_update))
             started = time.perf_counter()
-            self._run(source, n)
+            done, stopped = self._run(source, n, stop_steps)
             self._tune_chunk(n, time.perf_counter() - started)
             if ticking:
-                h.since_update += n
+                h.since_update += done
                 if h.since_update >= h.update_every:
                     h.update(st.fitnesses)
-            if st.cursor == 0:
+            total -= done
+            if report_by is not None and time.monotonic() > report_by:
+                total, report_by = min(total, (self.P - st.cursor) % self.P), None  # to this sweep's end
+            if total == 0 or stopped:
                 return
             poll()  # between chunks the state is whole (pulled, hurdle counted)
 
@@ -148,12 +172,14 @@ class NativeIsland(Island):
         if self.native is None:
             self.native = NativeLoop(self, self.cfg)
 
-    def _run(self, source: int, n: int) -> None:
+    def _run(self, source: int, n: int, stop_steps: int = 0) -> tuple[int, bool]:
+        """Up to n children; (how many were made, whether a sweep end found stop_steps train steps)."""
         start = self.state.cursor
         self.native.push(self.state)
-        self.native.run(source, n)
+        left, stopped = self.native.run(source, n, stop_steps)
         self.native.pull(self.state)
-        self.observe_slots(start, n)  # the chunk's children, in order, for the watch (search/watch.py)
+        self.observe_slots(start, n - left)  # the chunk's children, in order, for the watch (search/watch.py)
+        return n - left, stopped
 
 
 class NativeLoop:
@@ -300,12 +326,18 @@ class NativeLoop:
             self._best_seen = self._f64.item(slot["BEST_FIT"])
             st.best = (self._best_seen, self.pop.best())
 
-    def run(self, source: int, n: int) -> None:
-        """n children from `source`, growing the program capacity whenever the loop asks for it."""
+    def run(self, source: int, n: int, stop_steps: int = 0) -> tuple[int, bool]:
+        """n children from `source`, growing the program capacity whenever the loop asks for it; with
+        stop_steps > 0, up to the first sweep end with that many train steps. Returns (children not made,
+        whether that stop ended the call)."""
         w, slot = self._i64, abi.SLOT
+        w[slot["STOP_STEPS"]] = stop_steps
         while n > 0:
             w[slot["SOURCE"]], w[slot["COUNT"]] = source, n
             status = self._chunk(self._address)
             n -= w.item(slot["DONE"])
             if status == abi.STATUS_GROW:
                 self.pop.resize(2 * self.pop.cap)
+            elif status == abi.STATUS_STOPPED:
+                return n, True
+        return n, False

@@ -70,6 +70,20 @@ class ProgressTracker:
             return "interrupt"
         return None
 
+    def horizon(self) -> tuple[int | None, int | None]:
+        """(individuals, train steps): the next decision should_stop or on_report could make from a report comes
+        at the first sweep end with at least that many individuals (the next counted progress line,
+        max_individuals) or, earlier, with at least that many train steps (the budget, checked at sweep ends).
+        (None, None) before the first line. Time (timed lines, max_time) and stop requests are checked when
+        the report comes."""
+        st, stop = self.state, self.cfg.stop
+        if st.last_progress is None or not 0 < stop.max_train_steps < 2**62:
+            return None, None
+        individuals = st.last_progress + self.cfg.run.progress_every
+        if stop.max_individuals:
+            individuals = min(individuals, stop.max_individuals)
+        return individuals, math.ceil(stop.max_train_steps)
+
     def fraction_done(self, individuals: int, train_steps: int) -> float | None:
         """How far the current experiment is toward its nearest stop criterion (None: no criterion bounds it)."""
         stop = self.cfg.stop

@@ -27,7 +27,7 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "PHASH PM_TABLE PM_MASK CH_HASH MEMO_HITS",  # per slot its live program's hash; a direct-mapped table hash -> slot
     "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
     "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",
-    "COUNT SOURCE DONE",
+    "COUNT SOURCE DONE STOP_STEPS",  # STOP_STEPS > 0: a chunk ends at the first sweep end with that many train steps
     # lockstep evaluation (lanes.py): probe results and full evaluations computed ahead, per task
     "LANES LANE_ARGS LANE_TASK LANE_FIT LANE_STATS LANE_RNG LANE_REC_TRAIN LANE_REC_VALID LANE_RTS LANE_RVS",
     "PRE_OK PRE_PART PRE_STEPS SPEC_OK SPEC_FIT SPEC_STEPS LANE_CALLS",
@@ -43,7 +43,7 @@ C_ENTRY_WORDS, C_LINKS = 4, 3
 # child sources of a chunk
 SOURCE_EVOLVE, SOURCE_INIT_RANDOM, SOURCE_RANDOM = 0, 1, 2
 # chunk return codes
-STATUS_DONE, STATUS_GROW = 0, 1
+STATUS_DONE, STATUS_GROW, STATUS_STOPPED = 0, 1, 2  # STOPPED: at a sweep end, the train steps reached STOP_STEPS
 
 # per op: 0 no-op, 1 set op, 2 one input, 3 two inputs (the ALTER_PARAM classes of mutate.py)
 OP_CLASS = [0 if o.id == 0 else 1 if o.is_set else o.arity + 1 for o in OPS]

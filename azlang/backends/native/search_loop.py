@@ -199,7 +199,8 @@ def _write_child(lib: Lib) -> None:
 
 
 def _chunk(lib: Lib) -> None:
-    """chunk(ctx) -> status: COUNT children from SOURCE; DONE counts them; GROW asks for more capacity."""
+    """chunk(ctx) -> status: COUNT children from SOURCE; DONE counts them; GROW asks for more capacity; STOPPED:
+    a sweep ended with STOP_STEPS train steps or more (0: no such stop)."""
     f = Fn(lib.module, CHUNK, I64, [], export=True)
     f.cx_set("DONE", 0)
     src = f.cx("SOURCE")
@@ -221,6 +222,11 @@ def _chunk(lib: Lib) -> None:
                 fit.set(f.call(lib.evaluate, ir.Constant(I1, 0), c64(0)))
         f.call(lib.write_child, fit.get())
         f.cx_add("DONE", 1)
+        # Python's stop check on the train-step budget, made at sweep ends (so a chunk may span many sweeps)
+        stop = f.cx("STOP_STEPS")
+        at_end = f.b.and_(f.eq(f.cx("CURSOR"), 0), f.lt(0, stop))
+        with f.if_(f.b.and_(at_end, f.le(stop, f.cx("TRAIN_STEPS")))):
+            f.ret(abi.STATUS_STOPPED)
     f.ret(abi.STATUS_DONE)
     f.finish()
 
