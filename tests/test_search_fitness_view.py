@@ -6,6 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from azlang.rng import Rng
 from azlang.search import checkpoint, datacodec
@@ -66,7 +68,10 @@ def test_population_stats_of_a_snapshot_equals_the_lists(seed):
 
     assert bits(population_stats(np.array(fits))) == bits(population_stats(fits))
     assert bits(population_stats(FitnessView(np.array(fits)))) == bits(population_stats(fits))
-    for special in ([math.inf, 1.0], [math.nan, 0.5], [0.0, -0.0], [5e-324, 1e-310]):
+    specials = ([math.inf, 1.0], [math.nan, 0.5], [0.5, math.nan], [0.0, -0.0], [-0.0, 0.0], [-0.0, -0.0], [-0.0],
+                [5e-324, 1e-310], [-0.0, 1.0, -1.0], [math.inf, -math.inf, 2.0], [-math.inf, -0.0], [1e308, 1e308],
+                [-1.0, -0.0, -2.0], [math.nan], [-3.0, -1.0], [0.1] * 7)
+    for special in specials:
         a, b = population_stats(np.array(special)), population_stats(list(special))
         assert bits(a) == bits(b)
     assert population_stats(np.array([])) == (0.0, 0.0, 0.0)
@@ -93,3 +98,12 @@ def test_native_island_state_and_reports():
     with np.errstate(all="ignore"):
         isl.sweep()  # push keeps the written fitness: the array is the state
     assert st.individuals == 3 * 60 - 1 and isinstance(st.fitnesses, FitnessView)  # the sweep went on from slot 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True)
+                | st.sampled_from([0.0, -0.0, 1.0, -1.0, math.nan, math.inf]), max_size=40))
+def test_population_stats_of_any_array_equals_the_lists(fits):
+    with np.errstate(all="ignore"):
+        assert np.array(population_stats(np.array(fits, dtype=np.float64))).tobytes() == \
+            np.array(population_stats(list(fits))).tobytes()

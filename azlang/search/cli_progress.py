@@ -94,8 +94,9 @@ class Display:
 
     def print(self, text: str) -> None:
         if not self.terminal and _as_is(text):  # what rich would write unchanged: write it (a line per 10**4 children)
-            self.console.file.write(text + "\n")
-            self.console.file.flush()
+            out = self.console.file  # looked up once: off a terminal each lookup asks the stream whether it is one
+            out.write(text + "\n")
+            out.flush()
             return
         self.console.print(text, soft_wrap=True, markup=False, highlight=False)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import operator
+
+import numpy as np
 from dataclasses import dataclass, field
 
 from azlang.ir.bytecode import Bytecode
@@ -120,6 +122,11 @@ class Island:
         else:
             self.sweep()
 
+    def advance_until(self, individuals: int | None, stop_steps: int | None) -> None:
+        """advance() up to a horizon (Coordinator.horizon) that a native island may sweep to in one go; the Python
+        loop reports after every sweep."""
+        self.advance()
+
     def sweep(self) -> None:
         """Refresh every slot once, starting at the cursor (a whole sweep when the cursor is 0)."""
         if self.batch > 1 or self.algorithm == "random":
@@ -203,6 +210,8 @@ class _Slots:
 def population_stats(fitnesses) -> tuple[float, float, float]:
     """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2)).
     A list of floats, or an array of them (a native population's snapshot): the same floats, added alike."""
+    if hasattr(fitnesses, "cumsum") and fitnesses.ndim == 1:
+        return _plain_nans(_array_stats(fitnesses))
     if hasattr(fitnesses, "tolist"):  # an array: its squares are the same correctly rounded products, made at once
         squares, fitnesses = (fitnesses * fitnesses).tolist(), fitnesses.tolist()
     else:
@@ -212,4 +221,29 @@ def population_stats(fitnesses) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     mean = sum(fitnesses) / n
     sq = sum(squares) / n  # the same products added in the same order
-    return mean, math.sqrt(max(0.0, sq - mean * mean)), max(fitnesses)
+    return _plain_nans((mean, math.sqrt(max(0.0, sq - mean * mean)), max(fitnesses)))
+
+
+def _plain_nans(stats: tuple[float, float, float]) -> tuple[float, float, float]:
+    """NaNs as math.nan: which NaN an addition of two passes on is the compiler's choice (and nothing shows it)."""
+    return tuple(math.nan if x != x else x for x in stats)
+
+
+def _array_stats(f) -> tuple[float, float, float]:
+    """population_stats of a float64 array without a float object per member (a progress line's cost). Python's
+    sum is 0.0 + f[0] + f[1] + ..., left to right: a cumulative sum's last term is that without the leading
+    0.0, which changes nothing once a term is not a zero, and a final + 0.0 gives an all-zero sum Python's
+    +0.0. Python's max keeps the first member no later one exceeds: NumPy's max is that value unless a NaN
+    (where the first member decides) or a zero (signed: the first of the zeros) is the answer; those go the
+    list way."""
+    n = len(f)
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    f = f.astype(np.float64, copy=False)
+    with np.errstate(all="ignore"):  # inf - inf and overflowing squares: the floats Python's sum makes, silently
+        mean = (float(f.cumsum()[-1]) + 0.0) / n
+        sq = (float((f * f).cumsum()[-1]) + 0.0) / n
+    best = float(f.max())
+    if best != best or best == 0.0:  # a NaN somewhere, or a zero maximum
+        best = max(f.tolist())
+    return mean, math.sqrt(max(0.0, sq - mean * mean)), best
