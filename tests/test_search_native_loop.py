@@ -90,8 +90,9 @@ def assert_same(py, nat):
 
 
 def test_demo_config_identical():
-    py, nat = run_both(override(demo_config(), {"run.random_seed": 1}), 3)
+    py, nat = run_both(override(demo_config(), {"run.random_seed": 1, "fec.cache_size": 2000}), 3)
     assert_same(py, nat)
+    assert _assert_look_ahead_in_the_list(nat.native.ctx) is not None  # walking ahead of the evictions
     assert py.state.cache.hits > 0 and py.state.individuals == 4000
     assert nat.native.ctx["MEMO_HITS"] > 0  # children reused the probe records of a slot other than their parent
 
@@ -269,6 +270,23 @@ def test_lookups_at_the_positions_stage_found_identical(size, forget, tasks, swe
     py, nat = run_both(cfg, sweeps)
     assert_same(py, nat)
     assert nat.native.ctx["C_GEN"] > 0 and py.state.cache.hits > 5000
+    _assert_look_ahead_in_the_list(nat.native.ctx)
+
+
+def _assert_look_ahead_in_the_list(ctx):
+    """The eviction look-ahead (C_AHEAD, hints only) stands on an entry of the LRU list, or has none: an entry it
+    stood on that left the list (moved back on a hit, forgotten, evicted) must not leave it walking free ones."""
+    from azlang.backends.native.search_fec import AHEAD
+
+    links = ctx.keep["C_ENT"][:, 3:].view(np.int32)  # (prev, next) per entry
+    order, e = [], ctx["C_HEAD"]
+    while e >= 0:
+        order.append(e)
+        e = int(links[e, 1])
+    assert len(order) == ctx["C_COUNT"] and (ctx["C_AHEAD"] == -1 or ctx["C_AHEAD"] in order)
+    at = order.index(ctx["C_AHEAD"]) if ctx["C_AHEAD"] >= 0 else None
+    assert at is None or at <= AHEAD  # never further ahead of the evictions than it walks
+    return at
 
 
 _TIMES = ("time", "individuals_per_s", "eta", "timed")

@@ -265,7 +265,7 @@ class Cache:
         links[:, 1] = np.arange(1, capacity + 1, dtype=np.int32)
         links[-1, 1] = -1  # the free list: every entry, in order (through next)
         ctx.array("C_ENT", ent)
-        ctx["C_HEAD"], ctx["C_TAIL"], ctx["C_FREE"], ctx["C_COUNT"] = -1, -1, 0, 0
+        ctx["C_HEAD"], ctx["C_TAIL"], ctx["C_FREE"], ctx["C_COUNT"], ctx["C_AHEAD"] = -1, -1, 0, 0, -1
         ctx["C_CAPACITY"], ctx["C_FORGET"] = capacity, forget_every
         self._import = ctypes.CFUNCTYPE(
             None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64

@@ -18,6 +18,7 @@ from azlang.backends.native.search_abi import C_ENTRY_WORDS as ENTRY_WORDS
 from azlang.backends.native.search_abi import C_LINKS
 from azlang.backends.native.search_emit import Fn, Lib, c64, cf, table, val
 from azlang.backends.native.search_gen import mix
+from azlang.backends.native.skeleton import prefetch
 from azlang.rng import GAMMA, MASK64, _mix
 
 VOID = ir.VoidType()
@@ -168,6 +169,8 @@ def _find(f: Fn, lib: Lib, c: Cache, key) -> None:
 
 
 def _unlink(f: Fn, lib: Lib, c: Cache, e) -> None:
+    with f.if_(f.eq(e, f.cx("C_AHEAD"))):  # the eviction look-ahead leaves the list with it: start it afresh
+        f.cx_set("C_AHEAD", -1)
     p, n = c.prev(e), c.next(e)
     with f.if_else(f.lt(p, 0)) as (first, middle):
         with first:
@@ -261,6 +264,7 @@ def _insert_at(f: Fn, lib: Lib, c: Cache, key, fit, pos) -> None:
     at = f.var(pos)
     with f.if_(f.eq(f.cx("C_COUNT"), f.cx("C_CAPACITY"))):  # evict first: the new entry is never the oldest
         old = f.cx("C_HEAD")
+        _look_ahead(f, c, old)
         f.call(lib.cache_remove, old, f.call(lib.cache_find, c.get(old, KEY)))
         at.set(f.call(lib.cache_find, key))  # the deletion may have shifted the probe chain
     e = f.cx("C_FREE")
@@ -272,6 +276,40 @@ def _insert_at(f: Fn, lib: Lib, c: Cache, key, fit, pos) -> None:
     c.put(e, USES, c64(1))
     f.call(lib.cache_push_back, e)
     f.cx_add("C_COUNT", 1)
+
+
+AHEAD = 24  # evictions between asking for an LRU entry's cache lines and evicting it
+
+
+def _look_ahead(f: Fn, c: Cache, old) -> None:
+    """Hints only: an eviction reads the LRU entry, its key's table line (and maybe the next, shifting the probe
+    chain back) and relinks the entry after it, lines nobody touched for long. C_AHEAD walks the LRU list
+    AHEAD entries in front of the evictions, one step per eviction: each step reads the entry it stands on
+    (asked for one step earlier), asks for its table lines and for the next entry. A child missing on every
+    task evicts one entry per task in a burst, so the lines must be asked for evictions ahead. Started afresh
+    from the entry being evicted (a serial walk) when it has none or the evictions reached it; _unlink drops
+    it when its entry leaves the list otherwise (a hit moves it to the back, or it is forgotten)."""
+    b = f.b
+    ahead = f.var(f.cx("C_AHEAD"))
+
+    def step():
+        here = ahead.get()
+        nxt = c.next(here)
+        with f.if_(f.le(0, nxt)):
+            home = c.home(c.get(here, KEY))
+            prefetch(b, c.slot_ptr(home))
+            prefetch(b, c.slot_ptr(c.step(f.add(home, 3))))
+            prefetch(b, c.entry_ptr(nxt))
+            ahead.set(nxt)
+
+    with f.if_else(b.or_(f.lt(ahead.get(), 0), f.eq(ahead.get(), old))) as (afresh, on):
+        with afresh:
+            ahead.set(old)
+            with f.loop(c64(AHEAD)):
+                step()
+        with on:
+            step()
+    f.cx_set("C_AHEAD", ahead.get())
 
 
 def _import(f: Fn, lib: Lib, keys, fits, uses, n) -> None:
