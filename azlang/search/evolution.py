@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass, field
 
 import numpy as np
-from dataclasses import dataclass, field
 
 from azlang.ir.bytecode import Bytecode
 from azlang.rng import GAMMA, MASK64, MIX1, MIX2, Rng
@@ -226,7 +226,7 @@ def population_stats(fitnesses) -> tuple[float, float, float]:
 
 def _plain_nans(stats: tuple[float, float, float]) -> tuple[float, float, float]:
     """NaNs as math.nan: which NaN an addition of two passes on is the compiler's choice (and nothing shows it)."""
-    return tuple(math.nan if x != x else x for x in stats)
+    return tuple(math.nan if math.isnan(x) else x for x in stats)
 
 
 def _array_stats(f) -> tuple[float, float, float]:
@@ -244,6 +244,6 @@ def _array_stats(f) -> tuple[float, float, float]:
         mean = (float(f.cumsum()[-1]) + 0.0) / n
         sq = (float((f * f).cumsum()[-1]) + 0.0) / n
     best = float(f.max())
-    if best != best or best == 0.0:  # a NaN somewhere, or a zero maximum
+    if math.isnan(best) or best == 0.0:  # a NaN somewhere, or a zero maximum
         best = max(f.tolist())
     return mean, math.sqrt(max(0.0, sq - mean * mean)), best
