@@ -3,9 +3,14 @@ and an honest message when a run was killed before it."""
 
 import errno
 import itertools
+import json
+import math
 import os
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from azlang.cli import app
@@ -15,7 +20,7 @@ from azlang.search.config import override
 from azlang.search.experiment import resume, run_experiment
 from azlang.search.interrupt import CheckpointSchedule
 from azlang.search.presets import demo_config
-from azlang.search.rundir import RunDir
+from azlang.search.rundir import RunDir, _json_safe
 
 CFG = {
     "evolution.population": 20,
@@ -148,3 +153,27 @@ def test_progress_lines_reach_the_file_one_by_one_and_survive_a_truncation(tmp_p
     rd.append_progress({"n": 10})
     rd.release()
     assert path.read_text().splitlines()[-1] == '{"n": 10}'
+
+
+def _safe_reference(x):
+    """Every non-finite float (float subclasses too) as None, containers rebuilt: what progress.jsonl and
+    summary.json must hold, whatever shortcut _json_safe takes."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _safe_reference(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_safe_reference(v) for v in x]
+    return x
+
+
+_SCALARS = st.one_of(st.floats(), st.integers(), st.booleans(), st.none(), st.text(max_size=3),
+                     st.floats().map(np.float64))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                       | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), _VALUES, max_size=6))
+def test_json_safe_writes_what_the_reference_writes(record):
+    assert json.dumps(_json_safe(record), allow_nan=False) == json.dumps(_safe_reference(record), allow_nan=False)

@@ -46,9 +46,13 @@ def program_text(bc: Bytecode) -> str:
 
 
 def _json_safe(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
+    """x with every non-finite float (JSON has none) as None; containers copied only where they hold one."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
     if isinstance(x, dict):
+        if all(not isinstance(v, float | dict | list | tuple) or isinstance(v, float) and math.isfinite(v)
+               for v in x.values()):
+            return x  # a progress line: flat and finite (one pass, no call per value)
         return {k: _json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_json_safe(v) for v in x]
