@@ -19,7 +19,7 @@ from azlang.search.presets import demo_config
 
 def reference(x) -> bytes:
     """The layout (datacodec's docstring) as one string, built by concatenation: the encoder before pieces."""
-    q = lambda n: struct.pack("<Q", n)  # noqa: E731
+    q = lambda n: struct.pack("<Q", n)
     if x is None:
         return b"N"
     if x is True or x is False:
