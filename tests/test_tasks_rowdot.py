@@ -58,3 +58,15 @@ def test_task_labels_equal_the_cumsum_definition(spec):
             bias = a.gaussian(0.0, 1.0) if spec.startswith("affine") else 0.0
             expect = [cumsum_rowdot(x, w) + bias for x in (t.train_x, t.valid_x)]
         assert same_bits(np.asarray(t.train_y), expect[0]) and same_bits(np.asarray(t.valid_y), expect[1])
+
+
+def test_linear_task_arrays_start_on_cache_lines_so_the_native_evaluator_uses_them_in_place():
+    from azlang.backends.native import available
+
+    if not available():
+        pytest.skip("no native backend here (features come from the Python fill)")
+    from azlang.backends.native.evaluator import line_aligned
+
+    for t in build_tasks("linear:F4:D5:N1000:V100") + build_tasks("affine:F3:D2:N3000:V7"):
+        for a in (t.train_x, t.train_y, t.valid_x, t.valid_y):
+            assert a.ctypes.data % 64 == 0 and a.flags.c_contiguous and line_aligned(a) is a
