@@ -283,33 +283,16 @@ def _import(f: Fn, lib: Lib, keys, fits, uses, n) -> None:
 
 
 def _export(f: Fn, lib: Lib, keys, fits, uses) -> None:
-    """Entries oldest first; returns how many (C_COUNT), or -1 when the list does not hold C_COUNT entries. The list
-    is walked from both ends at once, head forward and tail backward, each end filling its half of the arrays: two
-    independent chains of cache misses instead of one (a full demo cache: 100k entries in random places)."""
+    """Entries oldest first; returns how many."""
     c = Cache(f)
-    n = f.cx("C_COUNT")
-    with f.if_(f.eq(n, 0)):
-        f.ret(c64(0))
-    half = f.b.ashr(n, c64(1))
-    front, back = f.var(f.cx("C_HEAD")), f.var(f.cx("C_TAIL"))
-
-    def put(k, e) -> None:
-        f.st(keys, k, c.get(e, KEY))
-        f.st(fits, k, c.get(e, FIT, F64), F64)
-        f.st(uses, k, c.get(e, USES))
-
-    with f.loop(half) as k:
-        e, r = front.get(), back.get()
-        put(k, e)
-        put(f.sub(f.sub(n, 1), k), r)
-        front.set(c.next(e))
-        back.set(c.prev(r))
-    # `half` steps from each end: an odd count leaves both on the middle entry, an even one on adjacent entries
-    with f.if_else(f.ne(f.b.and_(n, c64(1)), 0)) as (odd, even):
-        with odd:
-            with f.if_(f.ne(front.get(), back.get())):
-                f.ret(c64(-1))
-            put(half, front.get())
-        with even, f.if_(f.ne(c.next(back.get()), front.get())):
-            f.ret(c64(-1))
-    f.ret(n)
+    e, i = f.var(f.cx("C_HEAD")), f.var(c64(0))
+    with f.forever():
+        with f.if_(f.lt(e.get(), 0)):
+            f.brk()
+        cur, k = e.get(), i.get()
+        f.st(keys, k, c.get(cur, KEY))
+        f.st(fits, k, c.get(cur, FIT, F64), F64)
+        f.st(uses, k, c.get(cur, USES))
+        i.set(f.add(k, 1))
+        e.set(c.next(cur))
+    f.ret(i.get())
