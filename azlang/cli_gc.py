@@ -6,6 +6,8 @@ the demo run). `hold` turns collections off for `azc` itself only (cli.main, or 
 user importing azlang.cli keeps its collector as it is); `release` ends the start-up: what it built is moved out
 of the collector's sight (gc.freeze: it lives to the end of the command anyway, and search/heap.py freezes the
 heap at the sweeps as well) and collections resume, with their usual thresholds, for everything made after.
+`azc evolve` counts the run's set-up (tasks, native code, islands) as start-up too: search/heap.py releases where
+the sweeps begin (cli_evolve.py at the first progress line, for the parent of island processes).
 """
 
 from __future__ import annotations

@@ -170,26 +170,37 @@ def encode_state(state) -> bytes:
 
 
 def dumps(state) -> bytes:
-    payload = encode_state(state)
-    header = {"format": FORMAT, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
-    return MAGIC + json.dumps(header).encode() + b"\n" + payload
+    return b"".join(_pieces(state))
+
+
+def _pieces(state) -> list[bytes]:
+    """The checkpoint file's bytes as pieces (magic and header line, then the payload's datacodec pieces): hashed
+    and written one by one, the payload (several MB: the stop point's populations and FEC cache) is not copied
+    into a joined payload and then into the file's bytes."""
+    payload = datacodec.encode_parts(to_data(state))
+    digest, length = hashlib.sha256(), 0
+    for piece in payload:
+        digest.update(piece)
+        length += len(piece)
+    header = {"format": FORMAT, "length": length, "sha256": digest.hexdigest()}
+    return [MAGIC + json.dumps(header).encode() + b"\n", *payload]
 
 
 def save(path: str | Path, state) -> float:
     """Write atomically (a temporary file beside it, flushed, then renamed over); returns the bytes' size."""
     path = Path(path)
-    data = dumps(state)
+    pieces = _pieces(state)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            f.writelines(pieces)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise AzError(f"cannot write checkpoint {path}: {e.strerror}", hint="is the run directory writable?") from None
-    return len(data)
+    return sum(len(p) for p in pieces)
 
 
 def loads(data: bytes, where: str = "checkpoint") -> RunState:

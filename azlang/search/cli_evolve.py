@@ -139,6 +139,18 @@ _TASK_HELP = (
 )
 
 
+def _releasing_collections(display: Display):
+    """The progress callback: `display`, ending azc's start-up hold on the collector at the first progress line
+    (where no sweep in this process did already: islands in worker processes)."""
+
+    def progress(record: dict) -> None:
+        if record.get("event") == "progress":
+            cli_gc.release()
+        display(record)
+
+    return progress
+
+
 @friendly(interrupted="stopped at once (second Ctrl-C): the last checkpoint is kept; continue with --resume")
 def evolve(
     config: str | None = typer.Option(
@@ -197,13 +209,16 @@ def evolve(
     )
     cfg = None if resume is not None else override(_base_config(config, seed), flags)
     display = Display(out)
-    cli_gc.release()  # start-up is over (azlang/cli_gc.py): the run's own objects are collected as usual
+    # Start-up goes on through the run's set-up (configs, tasks, native code, islands: built to last, ~3 ms of
+    # collections finding nothing): the hold (azlang/cli_gc.py) ends where the sweeps begin (search/heap.py), or
+    # in the parent of island processes at the first progress line; the run's own objects are collected as usual.
+    progress = _releasing_collections(display)
     with display:
         if cfg is None:
-            result = resume_run(resume, progress=display, overrides=flags)
+            result = resume_run(resume, progress=progress, overrides=flags)
         else:
             run_dir = run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
-            result = run_experiment(cfg, run_dir, progress=display)
+            result = run_experiment(cfg, run_dir, progress=progress)
     _print_result(result)
     if result.stopped_by in STOP_EXIT:
         raise typer.Exit(STOP_EXIT[result.stopped_by])

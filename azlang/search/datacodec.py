@@ -40,9 +40,15 @@ class Record:
 
 
 def encode(value) -> bytes:
+    return b"".join(encode_parts(value))
+
+
+def encode_parts(value) -> list[bytes]:
+    """`encode(value)` as the pieces it joins, in order: a writer can hash and write them one by one, without a
+    joined copy of the whole (a large bytes value or array is a piece of its own, not copied once more)."""
     out: list[bytes] = []
     _encode(value, out, 0)
-    return b"".join(out)
+    return out
 
 
 def _encode(x, out: list[bytes], depth: int) -> None:
@@ -65,7 +71,8 @@ def _encode(x, out: list[bytes], depth: int) -> None:
         raw = x.encode("utf-8", "surrogatepass")
         out.append(b"s" + _U64.pack(len(raw)) + raw)
     elif isinstance(x, bytes | bytearray):
-        out.append(b"b" + _U64.pack(len(x)) + bytes(x))
+        out.append(b"b" + _U64.pack(len(x)))
+        out.append(bytes(x))  # a bytes value itself (no copy), a bytearray's copy
     elif isinstance(x, np.ndarray):
         _encode_array(x, out)
     elif isinstance(x, list | tuple):
@@ -93,7 +100,8 @@ def _encode_array(a: np.ndarray, out: list[bytes]) -> None:
     name = dtype.str.encode()
     out.append(b"a" + bytes([len(name)]) + name + bytes([a.ndim]))
     out.extend(_U64.pack(n) for n in a.shape)
-    out.append(_U64.pack(len(raw)) + raw)
+    out.append(_U64.pack(len(raw)))
+    out.append(raw)
 
 
 def decode(data: bytes):

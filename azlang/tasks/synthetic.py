@@ -24,8 +24,15 @@ def _features(rng: Rng, n_train: int, n_valid: int, F: int) -> tuple[np.ndarray,
 
 
 def _rowdot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """x @ w summed sequentially, so labels are the same on every machine."""
-    return np.cumsum(x * w[None, :], axis=1)[:, -1]
+    """x @ w summed sequentially, so labels are the same on every machine: per row
+    ((x0 w0 + x1 w1) + x2 w2) + ..., the same additions in the same order as the last column of
+    np.cumsum(x * w, axis=1), summed a column at a time (a few whole-column ufunc calls, not an
+    (n, F) cumsum: ~3.5x faster on the select and final sets' 1000 x 4 tasks)."""
+    p = x * w[None, :]  # the products as the cumsum formula takes them (a scalar factor can flip a NaN's sign)
+    acc = p[:, 0]
+    for j in range(1, p.shape[1]):
+        acc = acc + p[:, j]  # not in place: NumPy takes a one-row `acc += ...` as a reduction (which NaN wins differs)
+    return acc
 
 
 def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, epochs: int = 1,
@@ -35,7 +42,16 @@ def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, 
     prng = _rng(param_seed, LINEAR_PARAM)
     w = prng.gaussian_array(0.0, 1.0, F, short_native=True)
     a = prng.gaussian(0.0, 1.0) if bias else 0.0
-    return Task(name, tx, _rowdot(tx, w) + a, vx, _rowdot(vx, w) + a, RMS_ERROR, epochs, data_seed, param_seed)
+    return Task(name, tx, _plus(_rowdot(tx, w), a), vx, _plus(_rowdot(vx, w), a), RMS_ERROR, epochs, data_seed,
+                param_seed)
+
+
+def _plus(y: np.ndarray, a: float) -> np.ndarray:
+    """y + a, written into an array that starts on a 64-byte boundary, as the features from the native Gaussian fill
+    do (backends/native/fills.py): the native evaluator then takes the labels in place rather than copy them."""
+    raw = np.empty(len(y) + 8, dtype=np.float64)
+    skip = (-raw.ctypes.data % 64) // 8
+    return np.add(y, a, out=raw[skip:skip + len(y)])
 
 
 def teacher_weights(F: int, param_seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import ctypes
 
-from llvmlite import ir
-
-from azlang.backends.native.irutil import F64, I64, PTR
-
 # task table slots
 TASK_TRAIN_X, TASK_TRAIN_Y, TASK_VALID_X, TASK_VALID_Y, TASK_SEQUENCE = 0, 1, 2, 3, 4
 TASK_N_TRAIN, TASK_EPOCHS, TASK_N_VALID, TASK_CLASSIFY, TASK_FN = 5, 6, 7, 8, 9
@@ -41,13 +37,11 @@ STAT_SLOTS = 3
 
 # double task(code, data, n_setup, n_predict, n_learn, task_row, opts, rng, mem, scratch, stats, rec_train,
 #             rec_valid): one program on one task; the fitness is returned, the rest written through pointers.
-TASK_FN_TYPE = ir.FunctionType(F64, [PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR])
+# (TASK_FN_TYPE, BATCH_FN_TYPE, LANES_FN_TYPE: the llvmlite types, made on first use by __getattr__ below)
 TASK_NOALIAS = (8, 9, 10, 11, 12)  # mem, scratch, stats and record buffers are distinct allocations
 
 # void batch(n_prog, prog_table, code, data, n_tasks, task_table, opts, rng, mem, scratch, fitness, stats,
 #            rec_train, rec_valid, rec_mem)
-BATCH_FN_TYPE = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-                                                PTR, PTR, PTR])
 _P, _I = ctypes.c_void_p, ctypes.c_int64
 BATCH_CTYPE = ctypes.CFUNCTYPE(None, _I, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P, _P, _P)
 
@@ -74,5 +68,33 @@ def lane_rec_doubles(n: int, stride: int) -> int:
     """Doubles of REC_TRAIN / REC_VALID for n lockstep lanes recording up to `stride` errors each: a row for
     every lane of the last group too (a group may store its lanes' records at once, lanes_simd.py)."""
     return -(-n // SOA_W) * SOA_W * stride
-LANES_FN_TYPE = ir.FunctionType(ir.VoidType(), [PTR])
+
+
 LANES_CTYPE = ctypes.CFUNCTYPE(None, _P)
+
+
+def final_memory(mem, n: int, stride: int, size: int):
+    """Each lane's memory when it stopped (recorded runs), out of lane groups' MEM (lanes_simd.py), as an (n, size)
+    array (NumPy views)."""
+    start = (-(-n // SOA_W) + 1) * SOA_W * stride
+    return mem[start:start + n * stride].reshape(n, stride)[:, :size]
+
+
+def _function_types() -> dict:
+    from llvmlite import ir
+
+    from azlang.backends.native.irutil import F64, I64, PTR
+
+    return {"TASK_FN_TYPE": ir.FunctionType(F64, [PTR, PTR, I64, I64, I64, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR]),
+            "BATCH_FN_TYPE": ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, PTR, PTR, PTR, PTR, PTR, PTR,
+                                                             PTR, PTR, PTR, PTR]),
+            "LANES_FN_TYPE": ir.FunctionType(ir.VoidType(), [PTR])}
+
+
+def __getattr__(name: str):
+    """The signatures as llvmlite function types, for code generation only: made (and llvmlite.ir imported) on first
+    use, so that running cached code does not load the IR library."""
+    if name in ("TASK_FN_TYPE", "BATCH_FN_TYPE", "LANES_FN_TYPE"):
+        globals().update(_function_types())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,16 +7,20 @@ names the function for its F, so tasks of different feature sizes mix freely in 
 
 from __future__ import annotations
 
-from llvmlite import ir
+from typing import TYPE_CHECKING
 
 from azlang.backends.native import abi, engine
-from azlang.backends.native.irutil import I64, at, i64
+
+if TYPE_CHECKING:
+    from llvmlite import ir
 
 SYMBOL = "azlang_batch"
 
 
 def for_count(b: ir.IRBuilder, n, name: str, body) -> None:
     """for j in [0, n) with a runtime trip count."""
+    from azlang.backends.native.irutil import I64, i64  # code generation only (llvmlite.ir): see build_module
+
     pre = b.block
     head, loop, done = (b.function.append_basic_block(f"{name}.{x}") for x in ("head", "body", "done"))
     b.branch(head)
@@ -32,6 +36,11 @@ def for_count(b: ir.IRBuilder, n, name: str, body) -> None:
 
 
 def build_module() -> ir.Module:
+    """The driver's IR: built on an object-cache miss only, so running cached code does not import llvmlite.ir."""
+    from llvmlite import ir
+
+    from azlang.backends.native.irutil import I64, at, i64
+
     module = ir.Module(name=SYMBOL)
     fn = ir.Function(module, abi.BATCH_FN_TYPE, SYMBOL)
     (n_prog, progs, code, data, n_tasks, tasks, opts, rng, mem_ws, scratch, fitness, stats, rec_train, rec_valid,

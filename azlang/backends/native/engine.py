@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from azlang.backends.native import hostrecord, libm_core, libm_verdicts, objload
-from azlang.backends.native.context import LIBM, libm_symbol
+from azlang.backends.native.layout import LIBM, libm_symbol
 
 _LOCK = threading.RLock()
 _STATE: dict = {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from azlang.backends.native import abi, driver, kernel, pack
-from azlang.backends.native.context import Layout
+from azlang.backends.native.layout import Layout
 from azlang.evaluate import DEFAULT_MAX_ABS_ERROR, EvalOptions, Evaluation, TaskResult
 from azlang.fitness import MEAN, combine
 from azlang.ir.bytecode import Bytecode

@@ -18,6 +18,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from azlang.backends.native import abi, engine
+from azlang.backends.native.abi import final_memory  # noqa: F401 - runtime code, kept in abi.py (no llvmlite)
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, transpose, vec
 from azlang.backends.native.lane_groups import (
     CLS,
@@ -416,9 +417,3 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
             term = b.select(self.lanes_of(cls), e, b.fmul(e, e))
             loss = self.vld(self.gs(g, LOSS))
             self.vst(b.select(self.lanes_of(vl), b.fadd(loss, term), loss), self.gs(g, LOSS))
-
-
-def final_memory(mem, n: int, stride: int, size: int):
-    """Each lane's memory when it stopped (recorded runs), out of MEM (NumPy), as an (n, size) array."""
-    start = (-(-n // W) + 1) * W * stride
-    return mem[start:start + n * stride].reshape(n, stride)[:, :size]

@@ -28,7 +28,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
-from azlang.backends.native import libm_core, sigmoid_cuts
+from azlang.backends.native import libm_core
 
 VERSION = 1
 STATS = {"computed": 0, "cached": 0}  # how this process came by its verdicts (tests read it)
@@ -42,6 +42,8 @@ class Verdicts(NamedTuple):
 
 def compute(exp_address: int, core_address: int | None) -> Verdicts:
     """The verdicts from scratch: the core's probe check, then the sigmoid cuts of the exp that wins."""
+    from azlang.backends.native import sigmoid_cuts  # not on a cache hit: it loads llvmlite.ir (its IR helpers)
+
     core_ok = bool(core_address) and libm_core.same_bits(
         libm_core._F(core_address), libm_core._F(exp_address), libm_core.probes())
     exp = core_address if core_ok else exp_address

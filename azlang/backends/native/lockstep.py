@@ -89,7 +89,6 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     tasks, in that order."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
-    from azlang.backends.native.lanes_simd import final_memory
 
     opts = opts or EvalOptions(max_abs_error=ev.max_abs_error)
     args, arrays = lane_call(ev, program, rng, opts, probe, lane_tasks)
@@ -102,7 +101,7 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     fit = arrays["FIT"]
     tasks = None
     if opts.record:
-        mem = final_memory(arrays["MEM"], n, stride, lay.size) if soa else arrays["MEM"][:n * stride].reshape(
+        mem = abi.final_memory(arrays["MEM"], n, stride, lay.size) if soa else arrays["MEM"][:n * stride].reshape(
             n, stride)[:, :lay.size]
         tasks = [[TaskResult(float(fit[t]), int(stats[t, abi.STAT_STEPS]),
                              arrays["REC_TRAIN"][t * rts:t * rts + stats[t, abi.STAT_REC_TRAIN]].tolist(),
