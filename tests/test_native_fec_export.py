@@ -1,6 +1,6 @@
 """The native FEC cache's export (search_fec._export, what checkpoints hold): entries oldest first, the same arrays as
 the Python cache for every count (none, one, odd, even, full after evictions), and a list shorter than
-C_COUNT is refused, not exported."""
+C_COUNT is refused, not exported, and so is a longer one (nothing written past the arrays)."""
 
 import numpy as np
 import pytest
@@ -51,5 +51,22 @@ def test_a_list_shorter_than_the_count_is_refused(size):
     cache.ctx["C_COUNT"] = n + 1  # (a count below the list's length would let the walk write past the arrays)
     with pytest.raises(AssertionError, match="disagree"):
         cache.arrays()
+    cache.ctx["C_COUNT"] = n
+    assert [a.tolist() for a in cache.arrays()] == [a.tolist() for a in py.export()]
+
+
+@pytest.mark.parametrize("size", [6, 7])
+def test_a_list_longer_than_the_count_is_refused_without_writing_past_the_arrays(size):
+    py, nat = exported_pair(size, 2)
+    cache = nat._native
+    n = cache.ctx["C_COUNT"]
+    for short in (0, 1, n - 1):
+        keys, fits, uses = (np.full(n + 8, 7, dtype=t) for t in (np.uint64, np.float64, np.int64))
+        got = cache._export(cache.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data, short)
+        assert got == short + 1  # the list goes on: refused
+        assert (keys[short:] == 7).all() and (fits[short:] == 7).all() and (uses[short:] == 7).all()
+        cache.ctx["C_COUNT"] = short
+        with pytest.raises(AssertionError, match="disagree"):
+            cache.arrays()
     cache.ctx["C_COUNT"] = n
     assert [a.tolist() for a in cache.arrays()] == [a.tolist() for a in py.export()]

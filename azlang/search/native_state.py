@@ -271,7 +271,7 @@ class Cache:
             None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
         )(functions["azlang_search_cache_import"])
         self._export = ctypes.CFUNCTYPE(
-            ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+            ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
         )(functions["azlang_search_cache_export"])
 
     def load(self, cache: FecCache) -> None:
@@ -283,7 +283,7 @@ class Cache:
         """(keys uint64, fitnesses, uses) oldest first, as FecCache.export() gives them."""
         n = self.ctx["C_COUNT"]
         keys, fits, uses = np.zeros(n, dtype=np.uint64), np.zeros(n), np.zeros(n, dtype=np.int64)
-        got = self._export(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data)
+        got = self._export(self.ctx.a.ctypes.data, keys.ctypes.data, fits.ctypes.data, uses.ctypes.data, n)
         assert got == n, "native FEC cache list and count disagree"
         return keys, fits, uses
 

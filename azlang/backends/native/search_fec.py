@@ -150,7 +150,7 @@ def build_cache(lib: Lib) -> None:
     f = Fn(m, "azlang_search_cache_import", VOID, [PTR, PTR, PTR, I64], export=True)
     _import(f, lib, *f.args)
     f.finish()
-    f = Fn(m, "azlang_search_cache_export", I64, [PTR, PTR, PTR], export=True)
+    f = Fn(m, "azlang_search_cache_export", I64, [PTR, PTR, PTR, I64], export=True)
     _export(f, lib, *f.args)
     f.finish()
 
@@ -320,13 +320,16 @@ def _import(f: Fn, lib: Lib, keys, fits, uses, n) -> None:
         c.put(f.cx("C_TAIL"), USES, f.ld(uses, i))
 
 
-def _export(f: Fn, lib: Lib, keys, fits, uses) -> None:
-    """Entries oldest first; returns how many."""
+def _export(f: Fn, lib: Lib, keys, fits, uses, room) -> None:
+    """Entries oldest first, `room` at most; returns how many, or room + 1 when the list holds more (nothing is
+    written past the arrays: the caller refuses a count its list does not match)."""
     c = Cache(f)
     e, i = f.var(f.cx("C_HEAD")), f.var(c64(0))
     with f.forever():
         with f.if_(f.lt(e.get(), 0)):
             f.brk()
+        with f.if_(f.eq(i.get(), room)):
+            f.ret(f.add(room, 1))
         cur, k = e.get(), i.get()
         f.st(keys, k, c.get(cur, KEY))
         f.st(fits, k, c.get(cur, FIT, F64), F64)
