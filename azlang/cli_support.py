@@ -115,17 +115,19 @@ class _LazyConsole:
 
     @property
     def file(self):
-        if self._plain():  # the stream rich's console would write to
-            stream = sys.stderr if self._stderr else sys.stdout
-            return getattr(stream, "rich_proxied_file", stream)
-        return self._get().file
+        return self._stream() if self._plain() else self._get().file
+
+    def _stream(self):
+        """The stream rich's console would write to."""
+        stream = sys.stderr if self._stderr else sys.stdout
+        return getattr(stream, "rich_proxied_file", stream)
 
     def print(self, *objects, **options) -> None:
         """Console.print; one string that rich would write as it is off a terminal is written directly (and
         flushed, as rich does), with these options only: markup, highlight off, soft_wrap (nothing wraps here)."""
         if (len(objects) == 1 and isinstance(objects[0], str) and _PLAIN_OPTIONS.issuperset(options)
                 and not options.get("highlight") and self._plain() and as_is(objects[0], options.get("markup") is not False)):
-            stream = self.file
+            stream = self._stream()  # plain: asked once per line whether it is a terminal
             stream.write(objects[0] + "\n")
             stream.flush()
             return

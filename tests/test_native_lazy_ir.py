@@ -47,10 +47,9 @@ def test_cached_native_search_loads_no_ir_builder_and_matches_a_cold_build(tmp_p
 
 
 def test_ir_names_stay_reachable_where_code_generation_looks_for_them():
-    from azlang.backends.native import abi, context, kernel_ir, lanes_simd, layout, search_dce, search_dce_ir
+    from azlang.backends.native import abi, context, kernel_ir, layout, search_dce, search_dce_ir
 
     assert context.Layout is layout.Layout and context.LIBM == layout.LIBM  # re-exported for the emitters
-    assert lanes_simd.final_memory is abi.final_memory
     assert abi.TASK_FN_TYPE.return_type is not None and abi.LANES_FN_TYPE.args  # made on first use
     assert search_dce_ir.width is search_dce.width and callable(kernel_ir.build_module)
     with pytest.raises(AttributeError):

@@ -151,6 +151,7 @@ def _object() -> bytes:
 
 def test_refusals_map_nothing_and_say_why(both):
     body = _object()
+    mapped = len(objload._MAPPINGS)
     with pytest.raises(objload.Unsupported, match="not defined"):
         objload.load(body, ["no_such_function"], engine._external)
     with pytest.raises(objload.Unsupported, match="unresolved symbol"):
@@ -165,6 +166,7 @@ def test_refusals_map_nothing_and_say_why(both):
     struct.pack_into("<Q", bad, rela[4] + 8, (info & ~0xFFFFFFFF) | 9)
     with pytest.raises(objload.Unsupported, match="relocation type 9"):
         objload.load(bytes(bad), SYMS, engine._external)
+    assert len(objload._MAPPINGS) == mapped  # a refused object leaves nothing mapped behind
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

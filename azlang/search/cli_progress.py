@@ -37,12 +37,6 @@ def plain_line(p: dict) -> str:
     )
 
 
-def _as_is(text: str) -> bool:
-    """Text rich prints unchanged off a terminal without markup, highlighting or wrapping: printable characters
-    (no tabs to expand, no control codes) and no colon (no :emoji: code to replace)."""
-    return text.isprintable() and ":" not in text
-
-
 class Display:
     """Progress: a rich Live table on a terminal (experiment results and notices printed above it), plain
     periodic log lines otherwise."""
@@ -93,11 +87,8 @@ class Display:
         return t
 
     def print(self, text: str) -> None:
-        if not self.terminal and _as_is(text):  # what rich would write unchanged: write it (a line per 10**4 children)
-            out = self.console.file  # looked up once: off a terminal each lookup asks the stream whether it is one
-            out.write(text + "\n")
-            out.flush()
-            return
+        """A line (off a terminal, azc's console writes what rich would write unchanged straight to the stream:
+        cli_support._LazyConsole.print)."""
         self.console.print(text, soft_wrap=True, markup=False, highlight=False)
 
     def __call__(self, event: dict) -> None:

@@ -210,12 +210,9 @@ class _Slots:
 def population_stats(fitnesses) -> tuple[float, float, float]:
     """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2)).
     A list of floats, or an array of them (a native population's snapshot): the same floats, added alike."""
-    if hasattr(fitnesses, "cumsum") and fitnesses.ndim == 1:
+    if hasattr(fitnesses, "cumsum"):  # an array
         return _plain_nans(_array_stats(fitnesses))
-    if hasattr(fitnesses, "tolist"):  # an array: its squares are the same correctly rounded products, made at once
-        squares, fitnesses = (fitnesses * fitnesses).tolist(), fitnesses.tolist()
-    else:
-        squares = map(operator.mul, fitnesses, fitnesses)
+    squares = map(operator.mul, fitnesses, fitnesses)
     n = len(fitnesses)
     if n == 0:
         return 0.0, 0.0, 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from azlang.backends.native.pack import aligned
 from azlang.rng import Rng
 from azlang.tasks.task import RMS_ERROR, Task
 
@@ -49,9 +50,7 @@ def linear(F: int, n_train: int, n_valid: int, data_seed: int, param_seed: int, 
 def _plus(y: np.ndarray, a: float) -> np.ndarray:
     """y + a, written into an array that starts on a 64-byte boundary, as the features from the native Gaussian fill
     do (backends/native/fills.py): the native evaluator then takes the labels in place rather than copy them."""
-    raw = np.empty(len(y) + 8, dtype=np.float64)
-    skip = (-raw.ctypes.data % 64) // 8
-    return np.add(y, a, out=raw[skip:skip + len(y)])
+    return np.add(y, a, out=aligned(len(y), zeroed=False))
 
 
 def teacher_weights(F: int, param_seed: int) -> tuple[np.ndarray, np.ndarray]:

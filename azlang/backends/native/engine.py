@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import os
 import sys
@@ -126,10 +127,13 @@ def _attach(st: dict, parts: dict) -> None:
     hostrecord.write(cache_dir(), parts["facts"])
 
 
+def _llvm_only() -> bool:
+    """AZLANG_NATIVE_LOADER=llvm: every object goes through LLVM's engine (no host record, no objload)."""
+    return os.environ.get("AZLANG_NATIVE_LOADER") == "llvm"
+
+
 def _recorded_facts() -> dict | None:
-    if os.environ.get("AZLANG_NATIVE_LOADER") == "llvm":
-        return None
-    return hostrecord.read(cache_dir())
+    return None if _llvm_only() else hostrecord.read(cache_dir())
 
 
 def state() -> dict:
@@ -231,7 +235,7 @@ def load(key: str, build, symbols: list[str]) -> dict[str, int]:
 
 
 def _link(body: bytes, symbols: list[str]) -> dict[str, int] | None:
-    if os.environ.get("AZLANG_NATIVE_LOADER") == "llvm":
+    if _llvm_only():
         return None
     try:
         return objload.load(body, symbols, _external)
@@ -241,20 +245,20 @@ def _link(body: bytes, symbols: list[str]) -> dict[str, int] | None:
 
 
 def _external(name: str) -> int | None:
-    """What LLVM's engine binds a name to: our symbols (the C library functions as bound here) first, then
-    the process's (memcpy, memset)."""
-    for lib_name, addr in state()["libm"].items():
-        if libm_symbol(lib_name) == name:
-            return addr
-    if not _PROCESS:
-        _PROCESS.append(ctypes.CDLL(None))
+    """What LLVM's engine binds a name to: our symbols (the C library functions as bound here, _attach) first,
+    then the process's (memcpy, memset)."""
+    ours = {libm_symbol(lib_name): addr for lib_name, addr in state()["libm"].items()}
+    if name in ours:
+        return ours[name]
     try:
-        return ctypes.cast(getattr(_PROCESS[0], name), ctypes.c_void_p).value
+        return ctypes.cast(getattr(_process(), name), ctypes.c_void_p).value
     except AttributeError:
         return None
 
 
-_PROCESS: list = []
+@functools.cache
+def _process() -> ctypes.CDLL:
+    return ctypes.CDLL(None)
 
 
 def _through_llvm(key: str, build, symbols: list[str]) -> tuple[dict[str, int], bytes | None]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from azlang.backends.native.pack import aligned
+
 if TYPE_CHECKING:
     from llvmlite import ir
 
@@ -60,9 +62,7 @@ def _function():
 def gaussian_fill(state: int, mean: float, sd: float, n: int) -> tuple[np.ndarray, int]:
     """n Gaussians drawn from SplitMix64 `state`, and the state after them, in an array starting on a 64-byte
     boundary (task features: the native evaluator then uses them in place rather than copy them to align rows)."""
-    raw = np.empty(n + 8, dtype=np.float64)
-    skip = (-raw.ctypes.data % 64) // 8
-    out = raw[skip:skip + n]
+    out = aligned(n, zeroed=False)
     st = np.array([state], dtype=np.uint64)
     _function()(out.ctypes.data, n, st.ctypes.data, float(mean), float(sd))
     return out, int(st[0])

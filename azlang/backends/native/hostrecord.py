@@ -46,10 +46,12 @@ def _path(cache: Path, key: str) -> Path:
 def read(cache: Path) -> dict | None:
     """LLVM's recorded answers for this host, or None (no record, a damaged one, no fingerprint)."""
     key = fingerprint()
-    if key is None:
-        return None
+    return None if key is None else _load(_path(cache, key))
+
+
+def _load(path: Path) -> dict | None:
     try:
-        facts = json.loads(_path(cache, key).read_text())
+        facts = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(facts, dict) or set(facts) != set(FIELDS) or not all(isinstance(facts[k], str) for k in FIELDS):
@@ -60,9 +62,11 @@ def read(cache: Path) -> dict | None:
 def write(cache: Path, facts: dict) -> None:
     """Record LLVM's answers (atomically; an unwritable cache only means asking again next time)."""
     key = fingerprint()
-    if key is None or read(cache) == facts:
+    if key is None:
         return
     path = _path(cache, key)
+    if _load(path) == facts:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -18,7 +18,6 @@ from __future__ import annotations
 from llvmlite import ir
 
 from azlang.backends.native import abi, engine
-from azlang.backends.native.abi import final_memory  # noqa: F401 - runtime code, kept in abi.py (no llvmlite)
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, transpose, vec
 from azlang.backends.native.lane_groups import (
     CLS,

@@ -25,7 +25,7 @@ _SYM = struct.Struct("<IBBHQQ")
 _RELA = struct.Struct("<QQq")
 
 ET_REL, EM_X86_64 = 1, 62
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOTE, SHT_NOBITS = 1, 2, 3, 4, 7, 8
+SHT_PROGBITS, SHT_SYMTAB, SHT_RELA, SHT_NOTE, SHT_NOBITS, SHT_REL = 1, 2, 4, 7, 8, 9
 SHT_X86_64_UNWIND = 0x70000001
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
 SHN_UNDEF, SHN_LORESERVE, SHN_ABS = 0, 0xFF00, 0xFFF1
@@ -42,10 +42,10 @@ class Unsupported(Exception):
 
 
 class _Section:
-    __slots__ = ("align", "data", "flags", "index", "offset", "size")
+    __slots__ = ("align", "data", "flags", "offset", "size")
 
-    def __init__(self, index: int, data: bytes | None, size: int, align: int, flags: int):
-        self.index, self.data, self.size, self.align, self.flags = index, data, size, align, flags
+    def __init__(self, data: bytes | None, size: int, align: int, flags: int):
+        self.data, self.size, self.align, self.flags = data, size, align, flags
         self.offset = 0  # within the mapping, set by the layout
 
 
@@ -86,7 +86,7 @@ def _sections(blob: bytes, shdrs: list[tuple]) -> dict[int, _Section]:
             continue
         if stype not in (SHT_PROGBITS, SHT_NOBITS, SHT_NOTE) or align & (align - 1) or align > PAGE:
             raise Unsupported(f"section {i} of type {stype}")
-        out[i] = _Section(i, None if stype == SHT_NOBITS else _body(blob, sh), size, align, flags)
+        out[i] = _Section(None if stype == SHT_NOBITS else _body(blob, sh), size, align, flags)
     return out
 
 
@@ -135,7 +135,7 @@ def _relocate(blob: bytes, shdrs: list[tuple], sections: dict[int, _Section], ba
     images = {i: bytearray(s.data) for i, s in sections.items() if s.data is not None}
     addresses: dict[int, int] = {}
     for sh in shdrs:
-        if sh[1] == 9:  # SHT_REL (implicit addends): never emitted for x86-64 by LLVM
+        if sh[1] == SHT_REL:  # implicit addends: never emitted for x86-64 by LLVM
             raise Unsupported("REL relocations")
         if sh[1] != SHT_RELA or sh[7] not in sections:
             continue  # relocations of sections that are not loaded (debug info) need no work
@@ -222,7 +222,7 @@ def _load(blob: bytes, symbols: list[str], resolve) -> dict[str, int]:
         for i, image in images.items():
             off = sections[i].offset
             m[off : off + len(image)] = image
-        _protect(m, base, code_end, total, any(s.flags & SHF_WRITE for s in sections.values()))
+        _protect(base, code_end, total, any(s.flags & SHF_WRITE for s in sections.values()))
     except BaseException:
         m.close()
         raise
@@ -230,7 +230,7 @@ def _load(blob: bytes, symbols: list[str], resolve) -> dict[str, int]:
     return out
 
 
-def _protect(m: mmap.mmap, base: int, code_end: int, total: int, writable: bool) -> None:
+def _protect(base: int, code_end: int, total: int, writable: bool) -> None:
     """Code pages read+execute, data pages read-only unless a section there is written."""
     protect = _mprotect()
     if code_end and protect(base, code_end, mmap.PROT_READ | mmap.PROT_EXEC) != 0:

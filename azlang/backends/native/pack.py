@@ -163,8 +163,9 @@ def limit(x, name: str) -> int:
     return int(x)
 
 
-def aligned(n: int, dtype=np.float64) -> np.ndarray:
-    """A zeroed array of n items whose data starts on a 64-byte boundary (full-width vector loads)."""
-    raw = np.zeros(n + 64 // np.dtype(dtype).itemsize, dtype=dtype)
+def aligned(n: int, dtype=np.float64, zeroed: bool = True) -> np.ndarray:
+    """An array of n items (zeroed, or left as allocated for a caller that writes them all) whose data starts on a
+    64-byte boundary (full-width vector loads; task arrays so placed are taken in place by the evaluator)."""
+    raw = (np.zeros if zeroed else np.empty)(n + 64 // np.dtype(dtype).itemsize, dtype=dtype)
     skip = (-raw.ctypes.data % 64) // raw.itemsize
     return raw[skip:skip + n]
