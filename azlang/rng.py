@@ -86,6 +86,18 @@ class Rng:
     def below(self, n: int) -> int:
         return (self.next_u64() * n) >> 64
 
+    def below_array(self, n, k: int | None = None) -> np.ndarray:
+        """k draws below n (or one below each bound of the array n) as int64, the same values as that many calls
+        of below(): the high 64 bits of the 128-bit product, from 32-bit halves (exact while n < 2**32)."""
+        bounds = np.asarray(n, dtype=np.int64) if k is None else np.full(k, n, dtype=np.int64)
+        count = len(bounds)
+        if count and (bounds.min() < 0 or bounds.max() >= 1 << 32):
+            return np.array([self.below(int(b)) for b in bounds.tolist()], dtype=np.int64)
+        z, b = self._next_array(count), bounds.astype(_U64)
+        low = (z & _U64(0xFFFFFFFF)) * b  # < 2**64: both factors below 2**32
+        high = (z >> _U64(32)) * b + (low >> _U64(32))  # <= (2**32 - 1) * b + b - 1 < 2**64
+        return (high >> _U64(32)).astype(np.int64)
+
     def seed32(self) -> int:
         """A fresh uint32 seed in [2, 2**32 - 2], like the reference's UniformRandomSeed."""
         return 2 + self.below(2**32 - 3)
@@ -133,10 +145,8 @@ class Rng:
         n = len(out)
         if n < 2:
             return out
-        zs = self._next_array(n - 1).tolist()
         perm = list(range(n))
-        for z, i in zip(zs, range(n - 1, 0, -1)):
-            j = (z * (i + 1)) >> 64
+        for i, j in zip(range(n - 1, 0, -1), self.below_array(np.arange(n, 1, -1)).tolist()):
             perm[i], perm[j] = perm[j], perm[i]
         return out[perm]
 

@@ -159,6 +159,77 @@ def test_packed_immigrants_write_the_native_population_as_bytecode_ones():
                                                                arrivals[1][1].sizes))]))
 
 
+@pytest.mark.skipif(not native.available(), reason="llvmlite cannot JIT here")
+@pytest.mark.parametrize("cursor,count", [(0, 40), (37, 9), (25, 15), (39, 1), (3, 0)])
+def test_packed_immigrants_wrapping_past_the_last_slot_match_bytecode_ones(cursor, count):
+    """Arrivals from the cursor on, around the end of the population (two slices) or filling it, with programs
+    of several lengths in one padded group (rows past each program's length are zeros on the way)."""
+    from test_search_native_loop import run_both
+
+    _, a = run_both(rich(), 1)
+    _, b = run_both(rich(), 1)
+    assert a.P == 40
+    a.state.cursor = b.state.cursor = cursor
+    arrivals = [(k / 7 - 1, a.state.programs[(5 * k) % 40]) for k in range(count)]
+    group = pack(arrivals)
+    if count:
+        assert group.width == max(sum(bc.sizes) for _, bc in arrivals)
+        past = np.arange(group.width) >= group.rows()[:, None]
+        assert (count < 9 or past.any()) and not group.code[past].any() and not group.data[past].any()
+    a.immigrate(arrivals)
+    b.immigrate_packed(group)
+    assert a.state.cursor == b.state.cursor == (cursor + count) % 40
+    assert a.state.fitnesses == b.state.fitnesses
+    assert [key(p) for p in a.state.programs] == [key(p) for p in b.state.programs]
+
+
+def test_population_runs_are_slices_only_for_consecutive_slots():
+    from azlang.search.native_state import Population
+
+    def pieces(at):
+        return [(p if isinstance(p, slice) else p.tolist(), r) for p, r in Population._runs(np.array(at))]
+
+    assert pieces([3, 4, 5]) == [(slice(3, 6), slice(0, 3))]
+    assert pieces([8, 9, 0, 1]) == [(slice(8, 10), slice(0, 2)), (slice(0, 2), slice(2, 4))]
+    assert pieces([9, 0]) == [(slice(9, 10), slice(0, 1)), (slice(0, 1), slice(1, 2))]
+    assert pieces([1, 3]) == [([1, 3], slice(0, 2))]
+    assert pieces([0, 1, 2, 9]) == [([0, 1, 2, 9], slice(0, 4))]
+    assert pieces([8, 9, 1, 2]) == [([8, 9, 1, 2], slice(0, 4))]  # wraps to 1, not 0
+
+
+def test_packed_group_padding_is_never_checked_nor_run():
+    """A group's rows past a program's length (padding) may hold anything: only the used rows are checked."""
+    from azlang.backends.native import pack as native_pack
+    from azlang.ir.nodes import MemoryShape
+
+    shape = MemoryShape(4, 3, 1)
+    code = np.zeros((2, 3, 4), dtype=np.int32)
+    code[:, :, 0] = 2  # s-s, every field a scalar
+    code[0, 2] = (999, -5, 77, 1 << 20)  # padding: program 0 has 2 rows
+    used = (np.arange(3) < np.array([2, 3])[:, None]).reshape(-1)
+    native_pack.check_rows(code.reshape(-1, 4), np.zeros((6, 3)), shape, (4,), str, used)
+    code[1, 2, 3] = 4  # an output address outside the 4 scalars, in a used row
+    with pytest.raises(native_pack.BytecodeError, match="outside memory"):
+        native_pack.check_rows(code.reshape(-1, 4), np.zeros((6, 3)), shape, (4,), str, used)
+    assert native_pack.FIELD_KINDS[0].tolist() == [0, 0, 0]  # NO_OP, what unused rows are checked as
+
+
+def test_worker_poller_sees_messages_and_a_closed_pipe():
+    from azlang.search.island_worker import _poller
+
+    parent, child = mp.Pipe()
+    waiting = _poller(child)
+    assert not waiting()
+    parent.send(Reply(stop=True))
+    assert waiting() and child.recv().stop and not waiting()
+    parent.close()
+    assert waiting()  # EOF: recv then raises, and the worker ends
+    with pytest.raises(EOFError):
+        child.recv()
+    fake = type("Fake", (), {"poll": lambda self: True})()
+    assert _poller(fake)()  # a connection without a descriptor: its own poll
+
+
 def assert_same_group(x: Packed, y: Packed) -> None:
     for f in ("fitness", "sizes", "code", "data"):
         u, v = getattr(x, f), getattr(y, f)

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from azlang.errors import TaskSpecError
 from azlang.rng import Rng, hash_mix
@@ -60,6 +62,29 @@ def test_below_and_permutation():
     p = Rng(5).permutation(50)
     assert sorted(p) == list(range(50)) and list(p) != list(range(50))
     assert list(Rng(5).permutation(50)) == list(p)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.lists(st.integers(0, 2**63 - 1) | st.integers(0, 2**32 + 5), max_size=40))
+def test_below_array_draws_what_below_draws(seed, bounds):
+    """Vectorised draws (32-bit halves of the 128-bit product) equal below() call by call, state included; a
+    bound from 2**32 on goes call by call."""
+    a, b = Rng(seed), Rng(seed)
+    assert a.below_array(np.array(bounds, dtype=np.int64)).tolist() == [b.below(n) for n in bounds]
+    assert a.state == b.state
+    n = bounds[0] if bounds else 7
+    assert a.below_array(n, 25).tolist() == [b.below(n) for _ in range(25)] and a.state == b.state
+
+
+def test_shuffle_is_fisher_yates_with_below():
+    items = np.arange(100) * 3
+    r = Rng(11)
+    expected = list(items)
+    for i in range(99, 0, -1):
+        j = r.below(i + 1)
+        expected[i], expected[j] = expected[j], expected[i]
+    s = Rng(11)
+    assert Rng(11).shuffle(items).tolist() == expected and (s.shuffle(items), s.state)[1] == r.state
 
 
 def test_spec_parsing():

@@ -20,7 +20,7 @@ from azlang.search.config import override
 from azlang.search.experiment import resume, run_experiment
 from azlang.search.interrupt import CheckpointSchedule
 from azlang.search.presets import demo_config
-from azlang.search.rundir import RunDir, _json_safe
+from azlang.search.rundir import RunDir, _json_line, _json_safe
 
 CFG = {
     "evolution.population": 20,
@@ -176,4 +176,6 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(max_size=4), _VALUES, max_size=6))
 def test_json_safe_writes_what_the_reference_writes(record):
-    assert json.dumps(_json_safe(record), allow_nan=False) == json.dumps(_safe_reference(record), allow_nan=False)
+    expected = json.dumps(_safe_reference(record), allow_nan=False)
+    assert json.dumps(_json_safe(record), allow_nan=False) == expected
+    assert _json_line(record) == expected + "\n"  # a progress line: json's own check first

@@ -20,6 +20,7 @@ leave quietly, without a traceback, when the parent is gone.
 from __future__ import annotations
 
 import math
+import select
 import signal
 import time
 
@@ -64,6 +65,7 @@ def serve_island(conn, job: IslandJob, n_islands: int, migrate_every: int,
 def _serve(conn, isl, n_islands: int, migrate_every: int, quota: tuple[float, float], seconds: float) -> None:
     due = Coordinator(n_islands, None, migrate_every, lambda reports: None)  # its migration_due, kept here
     sync, sent_at, sent = False, -math.inf, (0, 0)  # (train steps, individuals) at the last report
+    waiting = _poller(conn)
     while True:
         isl.advance()
         st = isl.state
@@ -72,7 +74,7 @@ def _serve(conn, isl, n_islands: int, migrate_every: int, quota: tuple[float, fl
             emigrants = packed_emigrants(isl, MIGRATION_FRACTION)
             due.last_migration[st.island] = st.individuals
         stop = want = False
-        while conn.poll():  # what came meanwhile, in order; nothing waits for it
+        while waiting():  # what came meanwhile, in order; nothing waits for it
             msg: Reply = conn.recv()
             if msg.immigrants:
                 immigrate_packed(isl, msg.immigrants)
@@ -88,3 +90,16 @@ def _serve(conn, isl, n_islands: int, migrate_every: int, quota: tuple[float, fl
                 or steps - sent[0] >= quota[0] or individuals - sent[1] >= quota[1]):
             conn.send(report(isl, emigrants, with_state=want))
             sent_at, sent = now, (steps, individuals)
+
+
+def _poller(conn):
+    """conn.poll() at the cost of one system call: multiprocessing's builds and registers a selector on every call
+    (once a sweep here). A pipe end holds no buffered message, so its descriptor being readable (or closed: recv
+    then raises EOFError) is what poll() answers."""
+    try:
+        fd = conn.fileno()
+    except (AttributeError, OSError):
+        return conn.poll
+    ready = select.poll()
+    ready.register(fd, select.POLLIN)
+    return lambda: bool(ready.poll(0))

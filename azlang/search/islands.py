@@ -247,8 +247,8 @@ class Coordinator:
         total = sum(len(g) for g in groups)
         if not total:
             return []
-        draws = [self.rng.below(total) for _ in range(k)]
+        draws = self.rng.below_array(total, k)
         if isinstance(groups[0], Packed):
             return concat([g for g in groups if len(g)]).take(draws)
         others = [m for ms in groups for m in ms]
-        return [others[d] for d in draws]
+        return [others[d] for d in draws.tolist()]

@@ -1,10 +1,11 @@
 """Search stage: migrants packed for the trip between island processes, so the coordinator never decodes them.
 
-A `Packed` group holds k programs as four arrays: fitnesses (k,) float64, sizes (k, 3), code (rows, 4) int32 and
-data (rows, 3) float64, the programs' rows one after another. It pickles as four arrays (a list of Bytecode
-pickles as 2k small byte strings and is rebuilt object by object on every hop); the coordinator samples it by
-index (`take`) and only the receiving island writes the rows into its population. Fitness bits, sizes, code
-and data travel unchanged, so a packed migration is the same migration as one of (fitness, Bytecode) pairs.
+A `Packed` group holds k programs as four arrays: fitnesses (k,) float64, sizes (k, 3), code (k, w, 4) int32 and
+data (k, w, 3) float64, program j's rows in code[j, :rows_j] and zeros after them (w: at least the longest). It
+pickles as four arrays (a list of Bytecode pickles as 2k small byte strings and is rebuilt object by object on
+every hop); the coordinator samples it by index (`take`: one gather per array) and only the receiving island
+writes the rows into its population, whose slots have the same (rows, 4) / (rows, 3) shape. Fitness bits, sizes,
+code and data travel unchanged, so a packed migration is the same migration as one of (fitness, Bytecode) pairs.
 """
 
 from __future__ import annotations
@@ -21,61 +22,76 @@ from azlang.search.generate import freeze
 class Packed:
     fitness: np.ndarray  # (k,) float64
     sizes: np.ndarray  # (k, 3) int64: setup, predict, learn rows
-    code: np.ndarray  # (rows, 4) int32
-    data: np.ndarray  # (rows, 3) float64
+    code: np.ndarray  # (k, w, 4) int32
+    data: np.ndarray  # (k, w, 3) float64
 
     def __len__(self) -> int:
         return len(self.fitness)
 
-    def starts(self) -> np.ndarray:
-        """The first row of each program."""
-        rows = self.sizes.sum(axis=1)
-        return np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+    @property
+    def width(self) -> int:
+        return self.code.shape[1]
+
+    def rows(self) -> np.ndarray:
+        """Each program's row count."""
+        return self.sizes.sum(axis=1)
 
     def take(self, picks) -> Packed:
         """The programs at these indices (repeats allowed), in this order."""
         idx = np.asarray(picks, dtype=np.int64)
-        rows = self.sizes.sum(axis=1)[idx]
-        first = self.starts()[idx]
-        # row r of the result comes from first[j] + (r - where j's rows start in the result)
-        out_first = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
-        src = np.repeat(first - out_first, rows) + np.arange(int(rows.sum()), dtype=np.int64)
-        return Packed(self.fitness[idx], self.sizes[idx], self.code[src], self.data[src])
+        return Packed(*(np.take(a, idx, axis=0) for a in (self.fitness, self.sizes, self.code, self.data)))
 
     def pairs(self) -> list[tuple[float, Bytecode]]:
         """(fitness, Bytecode) per program, as Island.immigrate takes them."""
-        out, r = [], 0
-        for fit, sz in zip(self.fitness.tolist(), self.sizes.tolist()):
+        out = []
+        for j, (fit, sz) in enumerate(zip(self.fitness.tolist(), self.sizes.tolist())):
             n = sz[0] + sz[1] + sz[2]
-            out.append((fit, freeze(Bytecode(self.code[r:r + n].copy(), self.data[r:r + n].copy(), tuple(sz)))))
-            r += n
+            out.append((fit, freeze(Bytecode(self.code[j, :n].copy(), self.data[j, :n].copy(), tuple(sz)))))
         return out
+
+
+def empty(k: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((k, width, 4), dtype=np.int32), np.zeros((k, width, 3))
 
 
 def pack(pairs: list[tuple[float, Bytecode]]) -> Packed:
     """Packed form of (fitness, Bytecode) pairs (emigrants of an island run by the Python loop)."""
     fitness = np.array([f for f, _ in pairs], dtype=np.float64)
     sizes = np.array([bc.sizes for _, bc in pairs], dtype=np.int64).reshape(-1, 3)
-    code = [np.asarray(bc.code, dtype=np.int32).reshape(-1, 4) for _, bc in pairs]
-    data = [np.asarray(bc.data, dtype=np.float64).reshape(-1, 3) for _, bc in pairs]
-    return Packed(fitness, sizes, np.concatenate(code) if code else np.zeros((0, 4), np.int32),
-                  np.concatenate(data) if data else np.zeros((0, 3)))
+    code, data = empty(len(pairs), int(sizes.sum(axis=1).max(initial=0)))
+    for j, (_, bc) in enumerate(pairs):
+        n = sum(bc.sizes)
+        code[j, :n], data[j, :n] = np.asarray(bc.code).reshape(n, 4), np.asarray(bc.data).reshape(n, 3)
+    return Packed(fitness, sizes, code, data)
+
+
+def widen(group: Packed, width: int) -> Packed:
+    """The same programs in rows of `width` (at least the group's), zeros after each program."""
+    if width == group.width:
+        return group
+    code, data = empty(len(group), width)
+    code[:, :group.width], data[:, :group.width] = group.code, group.data
+    return Packed(group.fitness, group.sizes, code, data)
 
 
 def concat(groups: list[Packed]) -> Packed:
     if len(groups) == 1:
         return groups[0]
+    width = max(g.width for g in groups)
+    groups = [widen(g, width) for g in groups]
     return Packed(*(np.concatenate([getattr(g, f) for g in groups]) for f in ("fitness", "sizes", "code", "data")))
 
 
 def from_population(pop, slots: list[int], fitness: list[float]) -> Packed:
-    """The programs in these slots of a native population (native_state.Population), in one copy per array."""
-    from azlang.search.native_state import row_places
-
+    """The programs in these slots of a native population (native_state.Population), one gather per array."""
     at = np.asarray(slots, dtype=np.int64)
     sizes = pop.sizes[at].astype(np.int64)
-    slot, row = row_places(at, sizes.sum(axis=1))
-    return Packed(np.array(fitness, dtype=np.float64), sizes, pop.code[slot, row], pop.data[slot, row])
+    rows = sizes.sum(axis=1)
+    width = int(rows.max(initial=0))
+    code, data = np.take(pop.code[:, :width], at, axis=0), np.take(pop.data[:, :width], at, axis=0)
+    past = np.arange(width) >= rows[:, None]  # rows a slot keeps from earlier programs
+    code[past], data[past] = 0, 0.0
+    return Packed(np.array(fitness, dtype=np.float64), sizes, code, data)
 
 
 def packed_emigrants(island, fraction: float) -> Packed:

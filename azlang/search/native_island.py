@@ -155,10 +155,13 @@ class NativeIsland(Island):
         st = self.state
         if len(arrivals) > self.P:
             arrivals = arrivals.take(range(self.P))
-        slots = [(st.cursor + k) % self.P for k in range(len(arrivals))]
-        self.native.pop.put_packed(slots, arrivals, self.native.shape, self.native.Fs)
-        for i, fit in zip(slots, arrivals.fitness.tolist()):
-            st.fitnesses[i] = self.native.pop.fit[i] = fit
+        slots = (st.cursor + np.arange(len(arrivals))) % self.P
+        pop = self.native.pop
+        pop.put_packed(slots, arrivals, self.native.shape, self.native.Fs)
+        pop.fit[slots] = arrivals.fitness
+        if not (isinstance(st.fitnesses, FitnessView) and st.fitnesses.fit is pop.fit):
+            for i, fit in zip(slots.tolist(), arrivals.fitness.tolist()):
+                st.fitnesses[i] = fit
         st.cursor = (st.cursor + len(arrivals)) % self.P
 
     def _tune_chunk(self, n: int, seconds: float) -> None:

@@ -127,15 +127,20 @@ class Population:
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
 
     def put_packed(self, slots: list[int], group, shape, Fs) -> None:
-        """put_many() of a migrants.Packed group: its rows checked in one pass and copied slot by slot; a group
-        with a bad program goes through put_many, so the error and what was written are put()'s."""
-        if not len(group):
+        """put_many() of a migrants.Packed group: its programs' rows checked in one pass and written with one
+        scatter per array; a group with a bad program goes through put_many, so the error and what was written
+        are put()'s."""
+        k = len(group)
+        if not k:
             return
-        rows = group.sizes.sum(axis=1)
-        if len(group.code) != rows.sum() or len(group.data) != len(group.code) or (group.sizes < 0).any():
-            raise pack.BytecodeError(f"a packed group of {len(group)} programs does not match its row count")
+        rows, width = group.rows(), group.width
+        if (group.code.shape != (k, width, 4) or group.data.shape != (k, width, 3) or group.sizes.shape != (k, 3)
+                or len(slots) != k or (group.sizes < 0).any() or rows.max() > width):
+            raise pack.BytecodeError(f"a packed group of {k} programs does not match its row count")
+        used = (np.arange(width) < rows[:, None]).reshape(-1)
         try:
-            pack.check_rows(group.code, group.data, shape, Fs, lambda r: f"row {r}")
+            pack.check_rows(group.code.reshape(-1, 4), group.data.reshape(-1, 3), shape, Fs,
+                            lambda r: f"program {r // width} row {r % width}", used)
         except pack.BytecodeError:
             self.put_many(slots, [bc for _, bc in group.pairs()], shape, Fs)
             raise AssertionError("a batch that fails its check has a program that fails alone") from None
@@ -143,11 +148,25 @@ class Population:
         if longest > self.cap - 1:
             self.resize(max(2 * self.cap, longest + 1))
         at = np.asarray(slots, dtype=np.int64)
-        slot, col = row_places(at, rows)
-        self.code[slot, col], self.data[slot, col], self.sizes[at] = group.code, group.data, group.sizes
+        for part, src in self._runs(at):  # slots in runs of consecutive ones (immigrants: from the cursor on)
+            self.code[part, :longest], self.data[part, :longest] = group.code[src, :longest], group.data[src, :longest]
+        self.sizes[at] = group.sizes
         self.ctx.keep["PVALID"][at] = 0
         self.live_ok[at] = 0
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
+
+    @staticmethod
+    def _runs(at: np.ndarray) -> list[tuple[slice | np.ndarray, slice]]:
+        """(population slots, group rows) pieces: consecutive slots (immigrants, from the cursor on, wrapping
+        around to slot 0 at most once) as one or two slices, anything else as one index array."""
+        k = len(at)
+        breaks = np.flatnonzero(at[1:] != at[:-1] + 1) + 1
+        if len(breaks) == 0:
+            return [(slice(int(at[0]), int(at[0]) + k), slice(0, k))]
+        if len(breaks) == 1 and at[breaks[0]] == 0:
+            cut = int(breaks[0])
+            return [(slice(int(at[0]), int(at[0]) + cut), slice(0, cut)), (slice(0, k - cut), slice(cut, k))]
+        return [(at, slice(0, k))]
 
     def best(self) -> Bytecode:
         sizes = tuple(self.ctx.keep["BEST_SIZES"].tolist())
@@ -242,11 +261,6 @@ def pick(fitnesses: Sequence[float], order: list[int]) -> list[float]:
         return fitnesses.fit[order].tolist()
     return [fitnesses[i] for i in order]
 
-
-def row_places(slots: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(slot, row within the slot) of every row of programs with `rows` rows each, laid out one after another."""
-    first = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
-    return np.repeat(slots, rows), np.arange(int(rows.sum()), dtype=np.int64) - np.repeat(first, rows)
 
 
 class Cache:

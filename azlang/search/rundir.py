@@ -50,13 +50,19 @@ def _json_safe(x):
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, dict):
-        if all(not isinstance(v, float | dict | list | tuple) or isinstance(v, float) and math.isfinite(v)
-               for v in x.values()):
-            return x  # a progress line: flat and finite (one pass, no call per value)
         return {k: _json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_json_safe(v) for v in x]
     return x
+
+
+def _json_line(record: dict) -> str:
+    """A JSON line of the record, non-finite floats as null: json's C encoder checks them itself (allow_nan=False
+    raises on one), so only a record that holds one is copied by _json_safe."""
+    try:
+        return json.dumps(record, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_json_safe(record)) + "\n"
 
 
 def _io_error(what: str, path: Path, e: OSError) -> AzError:
@@ -149,7 +155,7 @@ class RunDir:
         try:
             if self._progress is None:
                 self._progress = open(self.path / PROGRESS, "a")  # noqa: SIM115 - held until release or truncation
-            self._progress.write(json.dumps(_json_safe(record)) + "\n")
+            self._progress.write(_json_line(record))
             self._progress.flush()
         except OSError as e:
             self._close_progress()

@@ -63,18 +63,35 @@ def _where(bc_sizes, row: int) -> str:
     return f"row {row}"
 
 
-def check_rows(code: np.ndarray, data: np.ndarray, shape: MemoryShape, Fs, locate) -> None:
-    """Raise BytecodeError naming the first row that would run out of bounds; `locate(row)` names it."""
+def check_rows(code: np.ndarray, data: np.ndarray, shape: MemoryShape, Fs, locate, used=None) -> None:
+    """Raise BytecodeError naming the first row that would run out of bounds; `locate(row)` names it. With
+    `used` (a bool per row), only those rows are checked (the others are never run: padding)."""
     if len(code) == 0:
         return
-    if len(code) <= 64 and _rows_ok(code.tolist(), data.tolist(), shape, Fs):
+    if used is None and len(code) <= 64 and _rows_ok(code.tolist(), data.tolist(), shape, Fs):
         return  # the common small program: plain Python is faster than a dozen tiny NumPy calls
-    op = code[:, 0].astype(np.int64)
+    op = code[:, 0].astype(np.int64) if used is None else np.where(used, code[:, 0], 0)  # NO_OP uses no field
     bad = (op < 0) | (op >= NUM_OPS)
     if bad.any():
         r = int(np.argmax(bad))
         raise BytecodeError(f"{locate(r)}: opcode {int(code[r, 0])} is not in the op table (0..{NUM_OPS - 1})")
     limits = np.array([1 << 31, shape.S, shape.V, shape.M], dtype=np.int64)
+    # in1, in2, out (code's columns 1..3) of every row against its op's bounds at once (unused: any int32)
+    kinds = FIELD_KINDS[:, [1, 2, 0]]
+    lo, top = np.where(kinds > 0, 0, -(1 << 31)), limits[kinds] - 1  # per op: lo <= address <= top
+    addrs = code[:, 1:]
+    if addrs.dtype == np.int32:  # compare int32 with int32: no casting pass
+        lo, top = lo.astype(np.int32), top.astype(np.int32)
+    if not ((addrs >= np.take(lo, op, axis=0)) & (addrs <= np.take(top, op, axis=0))).all():  # take: 4x [] here
+        _name_address(code, op, limits, shape, locate)
+    for op_id, slots in INDEX_SLOTS.items():
+        rows = np.flatnonzero(op == op_id)
+        for slot in slots:
+            _check_index(data[rows, slot], rows, Fs, locate)
+
+
+def _name_address(code: np.ndarray, op: np.ndarray, limits: np.ndarray, shape: MemoryShape, locate) -> None:
+    """Raise BytecodeError naming the first out-of-range address."""
     kinds = FIELD_KINDS[op]
     addrs = code[:, [3, 1, 2]].astype(np.int64)
     used = kinds > 0
@@ -84,10 +101,6 @@ def check_rows(code: np.ndarray, data: np.ndarray, shape: MemoryShape, Fs, locat
         field, kind = ("out", "in1", "in2")[c], KINDS[kinds[r, c] - 1]
         raise BytecodeError(f"{locate(int(r))}: {OPS[op[r]].name} {field} address {kind}{int(addrs[r, c])} "
                             f"is outside memory {shape}")
-    for op_id, slots in INDEX_SLOTS.items():
-        rows = np.flatnonzero(op == op_id)
-        for slot in slots:
-            _check_index(data[rows, slot], rows, Fs, locate)
 
 
 def _rows_ok(code: list, data: list, shape: MemoryShape, Fs) -> bool:
