@@ -318,9 +318,17 @@ def _lines_and_reports(cfg, loop):
     {"stop.max_train_steps": 80_000, "hurdles.enabled": True, "hurdles.update_every": 70},
     {"stop.max_train_steps": 60_000, "evolution.algorithm": "random"},
 ], ids=["steps", "individuals", "hurdles", "random-search"])
-def test_sweeps_without_reports_decide_what_the_reports_would(stops):
-    """A lone native island sweeps to the next decision in one go (the next counted progress line, the stops):
-    the same lines, stop point and result as the Python loop reporting after every sweep, in fewer reports."""
+@pytest.mark.parametrize("rows", [256, 2])
+def test_sweeps_without_reports_decide_what_the_reports_would(stops, rows, monkeypatch):
+    """A lone native island sweeps to the next decision in one go (the stops), taking the counted progress lines
+    on the way: the same lines, stop point and result as the Python loop reporting after every sweep, in one
+    report per native call: at the stop, or when `rows` lines wait (time-based returns turned off here)."""
+    from azlang.search import native_island
+
+    monkeypatch.setattr(native_island, "REPORT_SECONDS", 1e9)
+    monkeypatch.setattr(native_island, "LINE_ROWS", rows)
+    monkeypatch.setattr(native_island, "MIN_CHUNK", 400)  # 10 sweeps a call, whatever the clock says
+    monkeypatch.setattr(native_island, "MAX_CHUNK", 400)
     cfg = rich(**{"run.random_seed": 5, "stop.max_experiments": 1, "run.progress_every": 130,
                   "run.progress_seconds": 0.0, "stop.max_train_steps": 10**9, **stops})
     (a, lines_a, reports_a), (b, lines_b, reports_b) = (_lines_and_reports(cfg, loop) for loop in ("python", "native"))
@@ -328,4 +336,33 @@ def test_sweeps_without_reports_decide_what_the_reports_would(stops):
     assert (a.individuals, a.train_steps, a.search_fitness, a.text) == (b.individuals, b.train_steps, b.search_fitness,
                                                                        b.text)
     assert reports_a == list(range(40, a.individuals + 1, 40))  # the Python loop: after every sweep of P = 40
-    assert len(reports_b) <= len(lines_b) + 2 < len(reports_a)  # the native loop: at the lines and the stop
+    # the native loop: Init's sweep, the sweep of the first line, then a report after each call that took lines
+    # (ending at that sweep's end, before any poll), when `rows` lines wait, and at the stop
+    calls = -(-a.individuals // min(400, stops.get("hurdles.update_every", 400)))  # chunks end at hurdle updates
+    assert len(reports_b) <= 3 + calls + len(lines_b) // rows < len(reports_a)
+    if rows > len(lines_b):
+        assert len(reports_b) < len(lines_b)
+
+
+def test_native_line_times_are_when_the_lines_were_taken(monkeypatch):
+    """Lines taken natively carry the clock of their sweep end (time.monotonic's): increasing, after the call
+    began and before their report."""
+    import time
+
+    from azlang.search import islands, native_island
+
+    monkeypatch.setattr(native_island, "REPORT_SECONDS", 1e9)
+    seen, original = [], islands.Coordinator.receive
+
+    def receive(self, rep):
+        seen.append((time.monotonic(), [line.at for line in rep.lines]))
+        return original(self, rep)
+
+    monkeypatch.setattr(islands.Coordinator, "receive", receive)
+    cfg = rich(**{"run.random_seed": 5, "stop.max_experiments": 1, "run.progress_every": 130,
+                  "run.progress_seconds": 0.0, "stop.max_train_steps": 10**9, "stop.max_individuals": 2_030})
+    started = time.monotonic()
+    run_experiment(override(cfg, {"evolution.loop": "native"}), progress=lambda r: None)
+    times = [at for _, ats in seen for at in ats]
+    assert len(times) > 5 and started < times[0] and all(x < y for x, y in zip(times, times[1:]))
+    assert all(at <= got for got, ats in seen for at in ats)

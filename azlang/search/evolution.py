@@ -122,10 +122,15 @@ class Island:
         else:
             self.sweep()
 
-    def advance_until(self, individuals: int | None, stop_steps: int | None) -> None:
+    def advance_until(self, individuals: int | None, stop_steps: int | None,
+                      lines: tuple[int, int] | None = None) -> None:
         """advance() up to a horizon (Coordinator.horizon) that a native island may sweep to in one go; the Python
         loop reports after every sweep."""
         self.advance()
+
+    def take_lines(self) -> list:
+        """Progress lines taken since the last report (a native island's, see NativeIsland.advance_until)."""
+        return []
 
     def sweep(self) -> None:
         """Refresh every slot once, starting at the cursor (a whole sweep when the cursor is 0)."""
@@ -211,7 +216,7 @@ def population_stats(fitnesses) -> tuple[float, float, float]:
     """(mean, stdev, best) like the reference's progress line: stdev = sqrt(max(0, E[f^2] - E[f]^2)).
     A list of floats, or an array of them (a native population's snapshot): the same floats, added alike."""
     if hasattr(fitnesses, "cumsum"):  # an array
-        return _plain_nans(_array_stats(fitnesses))
+        return _array_stats(fitnesses)
     squares = map(operator.mul, fitnesses, fitnesses)
     n = len(fitnesses)
     if n == 0:
@@ -238,9 +243,16 @@ def _array_stats(f) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     f = f.astype(np.float64, copy=False)
     with np.errstate(all="ignore"):  # inf - inf and overflowing squares: the floats Python's sum makes, silently
-        mean = (float(f.cumsum()[-1]) + 0.0) / n
-        sq = (float((f * f).cumsum()[-1]) + 0.0) / n
+        total, squares = float(f.cumsum()[-1]), float((f * f).cumsum()[-1])
     best = float(f.max())
     if math.isnan(best) or best == 0.0:  # a NaN somewhere, or a zero maximum
         best = max(f.tolist())
-    return mean, math.sqrt(max(0.0, sq - mean * mean)), best
+    return stats_of_sums(total, squares, best, n)
+
+
+def stats_of_sums(total: float, squares: float, best: float, n: int) -> tuple[float, float, float]:
+    """(mean, stdev, best) from the sum and the sum of squares of n > 0 fitnesses added left to right without
+    the leading 0.0 (a cumulative sum's last term; the native loop's progress lines add them alike)."""
+    mean = (total + 0.0) / n
+    sq = (squares + 0.0) / n
+    return _plain_nans((mean, math.sqrt(max(0.0, sq - mean * mean)), best))

@@ -148,6 +148,9 @@ class Report:
     last: bool = False  # a worker process's final report (its state after a stop)
     # a field, not a cached_property: pickled reports (pipes, Ray actors) must carry it without the fitnesses
     stats: tuple[float, float, float] | None = field(default=None, repr=False)
+    at: float | None = None  # when its numbers were taken (time.monotonic), if before it was made
+    # counted progress lines a lone native island took at earlier sweep ends (stats and `at` set), oldest first
+    lines: list[Report] = field(default_factory=list, repr=False)
 
     @property
     def fitnesses_stats(self) -> tuple[float, float, float]:
@@ -210,14 +213,15 @@ class Coordinator:
     stopped: str | None = None
     started: float = field(default_factory=time.monotonic)
     # (individuals, train steps) before which no report brings a decision (ProgressTracker.horizon)
-    quiet_until: Callable[[], tuple[int | None, int | None]] | None = None
+    quiet_until: Callable[[], tuple[int | None, int | None, tuple[int, int] | None]] | None = None
 
-    def horizon(self) -> tuple[int | None, int | None]:
+    def horizon(self) -> tuple[int | None, int | None, tuple[int, int] | None]:
         """How far a lone island may sweep before it reports: until the individuals count (at a sweep end), or an
-        earlier sweep end with the train steps (the budget). (None, None): report after every sweep (several
-        islands: migration and turns; no tracker; a stop decided)."""
+        earlier sweep end with the train steps (the budget), taking the counted progress lines on the way
+        (next line's individuals, then one every so many: ProgressTracker.horizon). (None, None, None): report
+        after every sweep (several islands: migration and turns; no tracker; a stop decided)."""
         if self.n_islands != 1 or self.quiet_until is None or self.stopped is not None:
-            return None, None
+            return None, None, None
         return self.quiet_until()
 
     def migration_due(self, island: int, individuals: int) -> bool:

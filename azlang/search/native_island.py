@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,14 +23,18 @@ from azlang.backends.native import search_abi as abi
 from azlang.errors import ConfigError
 from azlang.search.backends import NativeAdapter
 from azlang.search.config import ExperimentConfig
-from azlang.search.evolution import Island, IslandState
+from azlang.search.evolution import Island, IslandState, stats_of_sums
 from azlang.search.interrupt import poll
 from azlang.search.native_state import Cache, FitnessView, NativeFecCache, Population, ProgramsView, pick
+
+if TYPE_CHECKING:
+    from azlang.search.islands import Report
 
 _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
 MIN_CHUNK, MAX_CHUNK = 16, 1 << 20
 REPORT_SECONDS = 0.25  # sweeps without a report end at the first sweep end past this (time stops, timed lines)
+LINE_ROWS = 256  # progress lines one native call takes at most before it returns (one per sweep end at most)
 
 
 def native_reason(cfg: ExperimentConfig, island: Island) -> str | None:
@@ -73,6 +78,7 @@ class NativeIsland(Island):
         self.cfg = cfg
         self.native: NativeLoop | None = None
         self.chunk = MIN_CHUNK
+        self._lines: list[Report] = []
 
     def init_population(self) -> None:
         st = self.state
@@ -89,19 +95,54 @@ class NativeIsland(Island):
         self._attach()
         self._chunks(self.P - self.state.cursor, 0)
 
-    def advance_until(self, individuals: int | None, stop_steps: int | None) -> None:
-        """Whole sweeps until `individuals` are counted, or until an earlier sweep's end finds `stop_steps` train
-        steps or more: what the reports after each sweep would decide (the next progress line, the stops on
+    def advance_until(self, individuals: int | None, stop_steps: int | None,
+                      lines: tuple[int, int] | None = None) -> None:
+        """Whole sweeps until `individuals` are counted (None: no bound), or until an earlier sweep's end finds
+        `stop_steps` train steps or more: what the reports after each sweep would decide (the stops on
         individuals and train steps), decided in the native loop, so that many sweeps take one call and no
-        report. One sweep (advance) from a mid-sweep cursor, before the population is whole, with a watch (it
-        is shown each sweep's slots in order), or without a horizon."""
+        report. `lines` = (individuals of the next counted progress line, individuals between lines): the loop
+        takes each line's numbers at the sweep end where a report would have written it (take_lines hands them
+        over), and returns when LINE_ROWS are waiting. Within REPORT_SECONDS (time-based decisions). One sweep
+        (advance) from a mid-sweep cursor, before the population is whole, with a watch (it is shown each
+        sweep's slots in order), or without a horizon."""
         st = self.state
-        sweeps = 0 if individuals is None else -(-(individuals - st.individuals) // self.P)
+        if individuals is None:
+            sweeps = 0 if lines is None else 1 << 40
+        else:
+            sweeps = -(-(individuals - st.individuals) // self.P)
         if sweeps <= 1 or st.cursor != 0 or len(st.programs) < self.P or st.watch is not None:
             self.advance()
             return
         self._attach()
-        self._chunks(sweeps * self.P, stop_steps or 0, time.monotonic() + REPORT_SECONDS)
+        if lines is not None:
+            self.native.lines_from(*lines)
+        try:
+            self._chunks(sweeps * self.P, stop_steps or 0, time.monotonic() + REPORT_SECONDS)
+        finally:
+            if lines is not None:
+                self._lines += self._line_reports(self.native.lines_off())
+
+    def take_lines(self) -> list[Report]:
+        lines, self._lines = self._lines, []
+        return lines
+
+    def _line_reports(self, rows: np.ndarray) -> list[Report]:
+        """The reports the lines' numbers stand for (population stats worked out, the time they were taken)."""
+        from azlang.search.islands import Report  # islands imports this module
+        st, n, F = self.state, self.P, abi.LINE
+        clock_id = self.native.clock_id
+        lag_base = time.clock_gettime(clock_id) if clock_id is not None else None
+        now, out = time.monotonic(), []
+        for row, bits in zip(rows.tolist(), rows.view(np.float64).tolist()):
+            at = None if lag_base is None else now - (lag_base - (row[F["clock_s"]] + row[F["clock_ns"]] * 1e-9))
+            out.append(Report(
+                st.island, row[F["individuals"]], row[F["train_steps"]], None,
+                (row[F["fec_hits"]], row[F["fec_misses"]]) if st.cache is not None else (0, 0),
+                (row[F["hurdle_passed"]], row[F["hurdle_tested"]]) if st.hurdle is not None else (0, 0),
+                best_ever=bits[F["best_fit"]] if row[F["has_best"]] else None,
+                stats=stats_of_sums(bits[F["fit_sum"]], bits[F["fit_squares"]], bits[F["fit_max"]], n),
+                at=at))
+        return out
 
     def _chunks(self, total: int, stop_steps: int, report_by: float | None = None) -> None:
         """`total` children from the cursor, in chunks that end where the Python loop would update the hurdle,
@@ -126,6 +167,11 @@ class NativeIsland(Island):
                 total, report_by = min(total, (self.P - st.cursor) % self.P), None  # to this sweep's end
             if total == 0 or stopped:
                 return
+            if self.native.lines_waiting():  # their report comes before any poll (it may checkpoint or stop the
+                total = min(total, (self.P - st.cursor) % self.P)  # run, and would lose them): to this sweep's end
+                if total == 0:
+                    return
+                continue
             poll()  # between chunks the state is whole (pulled, hurdle counted)
 
     def emigrants(self, fraction: float) -> list:
@@ -204,6 +250,7 @@ class NativeLoop:
         self._address = self._i64.ctypes.data
         self._params(isl, cfg)
         self._evaluation(isl, cfg)
+        self.clock_id = self._lines_setup()
         st = isl.state
         sizes = [sum(isl.gen.size_init)] + [len(bc.code) for bc in list(st.programs) + list(isl.seeds)]
         self.pop = Population(self.ctx, isl.P, len(ev.examples), max(sizes) + 8, search_dce.width(self.shape) // 64)
@@ -219,6 +266,35 @@ class NativeLoop:
             self.cache.load(st.cache)
             st.cache = ev.cache = NativeFecCache(self.cache)
         st.programs = ProgramsView(self.pop, self.shape, self.Fs)
+
+    def _lines_setup(self) -> int | None:
+        """The progress lines' buffer, and clock_gettime for their times (the clock time.clock_gettime reads
+        with the id returned; None where the C library has no clock_gettime: the lines then take the time they
+        are handed over)."""
+        c = self.ctx
+        c.array("LINE_BUF", np.zeros((LINE_ROWS, abi.LINE_WORDS), dtype=np.int64))
+        c["LINE_CAP"] = LINE_ROWS
+        try:
+            clock, clock_id = ctypes.CDLL(None).clock_gettime, time.CLOCK_MONOTONIC
+        except (AttributeError, OSError):
+            return None
+        c["CLOCK"], c["CLOCK_ID"] = ctypes.cast(clock, ctypes.c_void_p).value, clock_id
+        return clock_id
+
+    def lines_from(self, next_line: int, every: int) -> None:
+        """Take progress lines from `next_line` individuals on, one every `every` (at sweep ends)."""
+        w, slot = self._i64, abi.SLOT
+        w[slot["LINE_NEXT"]], w[slot["LINE_EVERY"]], w[slot["LINE_COUNT"]] = next_line, max(1, every), 0
+
+    def lines_waiting(self) -> bool:
+        return self._i64.item(abi.SLOT["LINE_COUNT"]) > 0
+
+    def lines_off(self) -> np.ndarray:
+        """The rows of the lines taken (a copy), and no more lines taken."""
+        w, slot = self._i64, abi.SLOT
+        rows = self.ctx.keep["LINE_BUF"][: w[slot["LINE_COUNT"]]].copy()
+        w[slot["LINE_EVERY"]], w[slot["LINE_COUNT"]] = 0, 0
+        return rows
 
     def _params(self, isl: Island, cfg: ExperimentConfig) -> None:
         c, mut, gen = self.ctx, isl.mutator, isl.gen
@@ -341,6 +417,6 @@ class NativeLoop:
             n -= w.item(slot["DONE"])
             if status == abi.STATUS_GROW:
                 self.pop.resize(2 * self.pop.cap)
-            elif status == abi.STATUS_STOPPED:
+            elif status in (abi.STATUS_STOPPED, abi.STATUS_LINES):  # at a sweep end: the report decides
                 return n, True
         return n, False

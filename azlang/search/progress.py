@@ -70,19 +70,19 @@ class ProgressTracker:
             return "interrupt"
         return None
 
-    def horizon(self) -> tuple[int | None, int | None]:
+    def horizon(self) -> tuple[int | None, int | None, tuple[int, int] | None]:
         """(individuals, train steps): the next decision should_stop or on_report could make from a report comes
         at the first sweep end with at least that many individuals (the next counted progress line,
         max_individuals) or, earlier, with at least that many train steps (the budget, checked at sweep ends).
-        (None, None) before the first line. Time (timed lines, max_time) and stop requests are checked when
-        the report comes."""
+        (None, None, None) before the first line. The counted lines on the way are taken where the reports
+        would have written them: the third item is (the next one's individuals, individuals between them), and
+        on_report writes them from the report's `lines`. Time (timed lines, max_time) and stop requests are
+        checked when the report comes."""
         st, stop = self.state, self.cfg.stop
         if st.last_progress is None or not 0 < stop.max_train_steps < 2**62:
-            return None, None
-        individuals = st.last_progress + self.cfg.run.progress_every
-        if stop.max_individuals:
-            individuals = min(individuals, stop.max_individuals)
-        return individuals, math.ceil(stop.max_train_steps)
+            return None, None, None
+        every = self.cfg.run.progress_every
+        return stop.max_individuals or None, math.ceil(stop.max_train_steps), (st.last_progress + every, every)
 
     def fraction_done(self, individuals: int, train_steps: int) -> float | None:
         """How far the current experiment is toward its nearest stop criterion (None: no criterion bounds it)."""
@@ -97,6 +97,10 @@ class ProgressTracker:
     def on_report(self, reports: list[Report]) -> None:
         """A progress line when individuals >= last + progress_every (the first one always)."""
         st = self.state
+        for line in reports[0].lines if len(reports) == 1 else ():  # taken on the way (horizon), in order
+            record = self.record([line], line.individuals, line.at)
+            st.last_progress, self.last_line = line.individuals, line.at or time.monotonic()
+            self.emit(record)
         individuals = sum(r.individuals for r in reports)
         by_count = st.last_progress is None or individuals >= st.last_progress + self.cfg.run.progress_every
         every_s = self.cfg.run.progress_seconds
@@ -125,18 +129,20 @@ class ProgressTracker:
         self.last_line = time.monotonic()
         self.emit(record)
 
-    def record(self, reports: list[Report], individuals: int) -> dict:
+    def record(self, reports: list[Report], individuals: int, at: float | None = None) -> dict:
+        """The line for these reports, as of `at` (time.monotonic) when given, else now."""
+        lag = time.monotonic() - at if at is not None else 0.0
         means = [r.fitnesses_stats[0] for r in reports]
         second = [r.fitnesses_stats[1] ** 2 + r.fitnesses_stats[0] ** 2 for r in reports]
         mean = sum(means) / len(means)
         hits, misses = sum(r.fec[0] for r in reports), sum(r.fec[1] for r in reports)
         passed, tested = sum(r.hurdle[0] for r in reports), sum(r.hurdle[1] for r in reports)
-        seconds = self.experiment_seconds()
+        seconds = self.experiment_seconds() - lag
         steps = sum(r.train_steps for r in reports)
         done = self.fraction_done(individuals, steps)
         out = {
             "event": "progress",
-            "time": round(self.elapsed(), 3),
+            "time": round(self.elapsed() - lag, 3),
             "experiment": self.state.experiment,
             "individuals": individuals,
             "individuals_per_s": individuals / seconds if seconds > 0 else 0.0,

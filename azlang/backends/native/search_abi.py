@@ -28,6 +28,8 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     "BEST_CODE BEST_DATA BEST_SIZES BEST_FIT HAS_BEST",
     "RNG PROBE_RNG CURSOR INDIVIDUALS TRAIN_STEPS EVALUATIONS MAX_TOTAL PROBES_SKIPPED",
     "COUNT SOURCE DONE STOP_STEPS",  # STOP_STEPS > 0: a chunk ends at the first sweep end with that many train steps
+    # progress lines taken at sweep ends (LINE_EVERY > 0): rows of LINE_WORDS in LINE_BUF; CLOCK: clock_gettime or 0
+    "LINE_NEXT LINE_EVERY LINE_BUF LINE_CAP LINE_COUNT CLOCK CLOCK_ID",
     # lockstep evaluation (lanes.py): probe results and full evaluations computed ahead, per task
     "LANES LANE_ARGS LANE_TASK LANE_FIT LANE_STATS LANE_RNG LANE_REC_TRAIN LANE_REC_VALID LANE_RTS LANE_RVS",
     "PRE_OK PRE_PART PRE_STEPS SPEC_OK SPEC_FIT SPEC_STEPS LANE_CALLS",
@@ -44,6 +46,13 @@ C_ENTRY_WORDS, C_LINKS = 4, 3
 SOURCE_EVOLVE, SOURCE_INIT_RANDOM, SOURCE_RANDOM = 0, 1, 2
 # chunk return codes
 STATUS_DONE, STATUS_GROW, STATUS_STOPPED = 0, 1, 2  # STOPPED: at a sweep end, the train steps reached STOP_STEPS
+STATUS_LINES = 3  # at a sweep end: LINE_BUF is full
+
+# a progress line's row (search_loop_ir._take_line): int64 words, doubles by their bits; the clock's timespec last
+LINE_FIELDS = ("individuals", "train_steps", "fec_hits", "fec_misses", "hurdle_tested", "hurdle_passed",
+               "fit_sum", "fit_squares", "fit_max", "best_fit", "has_best", "clock_s", "clock_ns")
+LINE = {name: k for k, name in enumerate(LINE_FIELDS)}
+LINE_WORDS = len(LINE_FIELDS)
 
 # per op: 0 no-op, 1 set op, 2 one input, 3 two inputs (the ALTER_PARAM classes of mutate.py)
 OP_CLASS = [0 if o.id == 0 else 1 if o.is_set else o.arity + 1 for o in OPS]

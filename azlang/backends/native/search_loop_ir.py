@@ -9,7 +9,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from azlang.backends.native import search_abi as abi
-from azlang.backends.native.irutil import F64, I1, I32, I64
+from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_dce_ir import build_dce
 from azlang.backends.native.search_emit import Fn, Lib, c64, cf
 from azlang.backends.native.search_eval import Slot, build_eval, child, copy, copy_program, live
@@ -30,7 +30,7 @@ def build_module(shape: MemoryShape) -> ir.Module:
     build_hash(lib)
     build_cache(lib)
     build_eval(lib)
-    for build in (_tournament, _evaluate, _write_child, _chunk):
+    for build in (_tournament, _evaluate, _write_child, _take_line, _chunk):
         build(lib)
     for fn in module.functions:
         if fn.blocks:
@@ -189,6 +189,38 @@ def _write_child(lib: Lib) -> None:
     lib.write_child = f.finish()
 
 
+def _take_line(lib: Lib) -> None:
+    """take_line(ctx) -> 1 when LINE_BUF is then full: at a sweep end with LINE_NEXT individuals or more, what the
+    progress line Python would write here reads, as row LINE_COUNT (search_abi.LINE_FIELDS): the counters, and
+    the population's fitness sum, sum of squares (added in slot order from -0.0: NumPy's cumulative sum, as
+    evolution.population_stats adds them) and maximum as Python's max takes it (the first of the largest; a
+    NaN never replaces). The next line is due LINE_EVERY individuals later (ProgressTracker.on_report's rule)."""
+    f = Fn(lib.module, "take_line", I64, [])
+    b = f.b
+    row = f.gep(f.cxp("LINE_BUF"), f.mul(f.cx("LINE_COUNT"), abi.LINE_WORDS), I64)
+    for field, slot in (("individuals", "INDIVIDUALS"), ("train_steps", "TRAIN_STEPS"), ("fec_hits", "C_HITS"),
+                        ("fec_misses", "C_MISSES"), ("hurdle_tested", "H_TESTED"), ("hurdle_passed", "H_PASSED"),
+                        ("best_fit", "BEST_FIT"), ("has_best", "HAS_BEST")):
+        f.st(row, abi.LINE[field], f.cx(slot))
+    fits = f.cxp("FIT")
+    total, squares, top = f.var(cf(-0.0)), f.var(cf(-0.0)), f.var(f.ld(fits, 0, F64))
+    with f.loop(f.cx("P")) as i:
+        x = f.ld(fits, i, F64)
+        total.set(b.fadd(total.get(), x))
+        squares.set(b.fadd(squares.get(), b.fmul(x, x)))
+        top.set(b.select(b.fcmp_ordered(">", x, top.get()), x, top.get()))
+    for field, v in (("fit_sum", total), ("fit_squares", squares), ("fit_max", top)):
+        f.st(row, abi.LINE[field], b.bitcast(v.get(), I64))
+    clock = f.cx("CLOCK")
+    with f.if_(f.flag(clock)):  # clock_gettime(CLOCK_ID, &timespec) into the row's last two words
+        proto = ir.FunctionType(I32, [I64, PTR])
+        b.call(b.inttoptr(clock, proto.as_pointer()), [f.cx("CLOCK_ID"), f.gep(row, abi.LINE["clock_s"], I64)])
+    f.cx_set("LINE_NEXT", f.add(f.cx("INDIVIDUALS"), f.cx("LINE_EVERY")))
+    f.cx_add("LINE_COUNT", 1)
+    f.ret(b.zext(b.icmp_signed(">=", f.cx("LINE_COUNT"), f.cx("LINE_CAP")), I64))
+    lib.take_line = f.finish()
+
+
 def _chunk(lib: Lib) -> None:
     """chunk(ctx) -> status: COUNT children from SOURCE; DONE counts them; GROW asks for more capacity; STOPPED:
     a sweep ended with STOP_STEPS train steps or more (0: no such stop)."""
@@ -213,10 +245,17 @@ def _chunk(lib: Lib) -> None:
                 fit.set(f.call(lib.evaluate, ir.Constant(I1, 0), c64(0)))
         f.call(lib.write_child, fit.get())
         f.cx_add("DONE", 1)
-        # Python's stop check on the train-step budget, made at sweep ends (so a chunk may span many sweeps)
+        # at sweep ends: the progress line Python would write (before the stop: a report makes both decisions),
+        # then Python's stop check on the train-step budget (so a chunk may span many sweeps and lines)
+        sweep_end = f.eq(f.cx("CURSOR"), 0)
+        line_due = f.b.and_(f.lt(0, f.cx("LINE_EVERY")), f.le(f.cx("LINE_NEXT"), f.cx("INDIVIDUALS")))
+        full = f.var(c64(0))
+        with f.if_(f.b.and_(sweep_end, line_due)):
+            full.set(f.call(lib.take_line))
         stop = f.cx("STOP_STEPS")
-        at_end = f.b.and_(f.eq(f.cx("CURSOR"), 0), f.lt(0, stop))
-        with f.if_(f.b.and_(at_end, f.le(stop, f.cx("TRAIN_STEPS")))):
+        with f.if_(f.b.and_(f.b.and_(sweep_end, f.lt(0, stop)), f.le(stop, f.cx("TRAIN_STEPS")))):
             f.ret(abi.STATUS_STOPPED)
+        with f.if_(f.flag(full.get())):
+            f.ret(abi.STATUS_LINES)
     f.ret(abi.STATUS_DONE)
     f.finish()
