@@ -5,6 +5,7 @@ train steps including probe steps, evaluations, FEC hits and misses, hurdle coun
 best-ever program and FEC cache contents (keys, fitnesses, use counts, in LRU order).
 """
 
+import itertools
 import pickle
 from dataclasses import replace
 
@@ -364,5 +365,5 @@ def test_native_line_times_are_when_the_lines_were_taken(monkeypatch):
     started = time.monotonic()
     run_experiment(override(cfg, {"evolution.loop": "native"}), progress=lambda r: None)
     times = [at for _, ats in seen for at in ats]
-    assert len(times) > 5 and started < times[0] and all(x < y for x, y in zip(times, times[1:]))
+    assert len(times) > 5 and started < times[0] and all(x < y for x, y in itertools.pairwise(times))
     assert all(at <= got for got, ats in seen for at in ats)
