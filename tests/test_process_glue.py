@@ -1,6 +1,7 @@
 """The whole process around the search: BLAS threads, lazy imports, the task cache's file format, and the native
 FEC cache's export straight to arrays (checkpoints), each against what it replaces."""
 
+import mmap
 import os
 import pickle
 import subprocess
@@ -388,3 +389,18 @@ def test_native_evaluator_points_at_line_aligned_task_data_with_the_same_results
         results.append((res.fitness.tolist(), res.train_steps.tolist(),
                         [(r.train_errors, r.valid_errors) for r in res.tasks[0]]))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1 << 17, 2), (100_000, 4)])
+def test_huge_arrays_are_zeroed_writable_and_page_aligned_when_large(shape):
+    """The FEC cache's arrays: zeroed, writable, C-contiguous; from 2 MiB on, starting on a 2 MiB boundary (where
+    the kernel may back them with huge pages), else ordinary arrays."""
+    from azlang.backends.native.pack import HUGE_PAGE, huge
+
+    a = huge(shape, np.int64)
+    assert a.shape == shape and a.dtype == np.int64 and a.flags.c_contiguous and a.flags.writeable
+    assert not a.any()
+    a[...] = 7
+    assert (a == 7).all()
+    if a.nbytes >= HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
+        assert a.ctypes.data % HUGE_PAGE == 0

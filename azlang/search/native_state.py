@@ -271,10 +271,11 @@ class Cache:
         if capacity >= 1 << 31:
             raise ValueError("the native FEC cache holds fewer than 2**31 entries (fec.cache_size)")
         size = 1 << max(4, (2 * capacity - 1).bit_length())  # load factor <= 1/2
-        table = np.full((size, 2), -1, dtype=np.int64)  # (key, entry) per position: entry -1 = empty
+        table = pack.huge((size, 2), np.int64)  # (key, entry) per position: entry -1 = empty
+        table.fill(-1)
         ctx.array("C_TABLE", table)
         ctx["C_MASK"] = size - 1
-        ent = np.zeros((capacity, C_ENTRY_WORDS), dtype=np.int64)  # key, fitness bits, uses, prev | next
+        ent = pack.huge((capacity, C_ENTRY_WORDS), np.int64)  # key, fitness bits, uses, prev | next
         links = ent[:, C_LINKS:].view(np.int32)  # (prev, next) as int32
         links[:, 1] = np.arange(1, capacity + 1, dtype=np.int32)
         links[-1, 1] = -1  # the free list: every entry, in order (through next)

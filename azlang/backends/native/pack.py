@@ -8,6 +8,8 @@ training order.
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from azlang.errors import VerifyError
@@ -182,3 +184,21 @@ def aligned(n: int, dtype=np.float64, zeroed: bool = True) -> np.ndarray:
     raw = (np.zeros if zeroed else np.empty)(n + 64 // np.dtype(dtype).itemsize, dtype=dtype)
     skip = (-raw.ctypes.data % 64) // raw.itemsize
     return raw[skip:skip + n]
+
+
+HUGE_PAGE = 1 << 21
+
+
+def huge(shape: tuple[int, ...], dtype=np.int64) -> np.ndarray:
+    """A zeroed array of megabytes touched at random (the FEC cache) in 2 MiB pages where the kernel grants
+    them (transparent huge pages on request): a random probe then misses the TLB far less often."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes < HUGE_PAGE or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return np.zeros(shape, dtype)
+    m = mmap.mmap(-1, nbytes + HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    skip = -np.frombuffer(m, np.uint8, 1).ctypes.data % HUGE_PAGE
+    try:
+        m.madvise(mmap.MADV_HUGEPAGE)
+    except OSError:
+        pass  # no transparent huge pages here: ordinary pages
+    return np.frombuffer(m, dtype, int(np.prod(shape)), skip).reshape(shape)
