@@ -10,6 +10,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -323,3 +324,29 @@ def test_the_coordinator_foresees_its_stop_from_each_islands_pace():
     assert not stop_ahead(coordinator, latest, before)  # 200 + 3 * 100 + 150 + 3 * 50 = 800
     latest[1] = rep(1, 250)
     assert stop_ahead(coordinator, latest, before)  # 500 + 700 = 1200
+
+
+def test_worker_pipes_hold_a_migration_in_flight():
+    """The island pipes' socket buffers are widened (as far as the system allows) so that a worker's emigrants
+    do not wait, chunk by chunk, for the coordinator to read them."""
+    import socket
+
+    from azlang.search.executors import PIPE_BYTES, _widen
+
+    parent, child = mp.Pipe()
+    with socket.socket(fileno=os.dup(child.fileno())) as s:
+        before = s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        _widen(parent, child)
+        after = s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    try:
+        allowed = int(Path("/proc/sys/net/core/wmem_max").read_text())
+    except OSError:
+        allowed = 0
+    if allowed >= PIPE_BYTES:
+        assert after >= PIPE_BYTES > before
+    else:
+        assert after >= before
+    payload = np.zeros(PIPE_BYTES // 40)  # a large emigrant group, sent with nobody reading yet
+    if after >= 2 * payload.nbytes:
+        child.send(payload)
+        assert parent.poll(5) and parent.recv().nbytes == payload.nbytes

@@ -121,6 +121,7 @@ class ProcessExecutor:
         try:
             for job in jobs:
                 parent, child = ctx.Pipe()
+                _widen(parent, child)
                 args = (child, job, coordinator.n_islands, coordinator.migrate_every)
                 p = ctx.Process(target=worker, args=args, daemon=True)
                 p.start()
@@ -189,6 +190,23 @@ def warm_up(jobs: list[IslandJob]) -> None:
         importlib.import_module(name)
     if any(j.cfg.run.backend != "numpy" for j in jobs):
         native_available()
+
+
+PIPE_BYTES = 1 << 22  # a worker's emigrants and its immigrants fit in flight: neither side waits for the other
+
+
+def _widen(*conns) -> None:
+    """Socket buffers that hold a migration's messages whole (emigrants are hundreds of kB; the default ~200 kB
+    made a worker's send wait, chunk by chunk, for the coordinator to read). The system may grant less."""
+    import socket
+
+    for conn in conns:
+        try:
+            with socket.socket(fileno=os.dup(conn.fileno())) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PIPE_BYTES)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, PIPE_BYTES)
+        except OSError:
+            pass  # not a socket (a platform's pipe), or the size refused: the default buffers
 
 
 def default_start_method(threads: int | None = None) -> str:
