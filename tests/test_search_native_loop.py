@@ -257,6 +257,8 @@ def test_checkpoint_of_a_native_population_is_that_of_its_programs():
     fast = datacodec.encode(checkpoint.to_data(view))
     assert fast == datacodec.encode(checkpoint.to_data(list(view)))
     assert checkpoint.from_data(datacodec.decode(fast)) == list(view)
+    back = pickle.loads(pickle.dumps(view))  # a worker's final state on its way to the coordinator
+    assert type(back) is list and back == list(view)
 
 
 @pytest.mark.parametrize("size,forget,tasks,sweeps", [(24, 2, 12, 40), (24, 0, 12, 40), (500, 0, 40, 20)])

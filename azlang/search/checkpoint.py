@@ -95,7 +95,13 @@ def _programs_record(sizes: np.ndarray, code: np.ndarray, data: np.ndarray) -> R
 
 
 def _unpack_programs(fields: dict) -> list[Bytecode]:
-    sizes, code, data = (np.asarray(fields[k]) for k in ("sizes", "code", "data"))
+    return programs_of(*(fields[k] for k in ("sizes", "code", "data")))
+
+
+def programs_of(sizes, code, data) -> list[Bytecode]:
+    """The programs of (sizes, every code row, every data row) packed one after another (a checkpoint's
+    population, or one that travelled from a worker process)."""
+    sizes, code, data = np.asarray(sizes), np.asarray(code), np.asarray(data)
     rows = sizes.sum(axis=1) if sizes.size else np.zeros(0, dtype=np.int64)
     if sizes.ndim != 2 or sizes.shape[1] != 3 or (sizes < 0).any() or code.shape != (int(rows.sum()), 4) \
             or data.shape != (len(code), 3):

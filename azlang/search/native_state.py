@@ -204,7 +204,11 @@ class ProgramsView(Sequence):
         self.pop.put(i % self.pop.P, bc, self.shape, self.Fs)
 
     def __reduce__(self):
-        return (list, (list(self),))
+        """A list of the programs once unpickled (a worker's final state in the coordinator), travelling as three
+        arrays: pickling a thousand Bytecodes one by one took most of the time between a stop and the end."""
+        from azlang.search.checkpoint import programs_of
+
+        return (programs_of, self.packed())
 
     def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sizes, code rows, data rows) of every program in slot order, each program's rows one after another:
