@@ -198,7 +198,7 @@ def test_population_runs_are_slices_only_for_consecutive_slots():
     assert pieces([8, 9, 1, 2]) == [([8, 9, 1, 2], slice(0, 4))]  # wraps to 1, not 0
 
 
-def test_packed_group_padding_is_never_checked_nor_run():
+def test_packed_group_padding_is_not_checked():
     """A group's rows past a program's length (padding) may hold anything: only the used rows are checked."""
     from azlang.backends.native import pack as native_pack
     from azlang.ir.nodes import MemoryShape

@@ -85,9 +85,7 @@ class InProcessExecutor:
                 st = isl.state
                 due = coordinator.migration_due(st.island, st.individuals)
                 emigrants = packed_emigrants(isl, MIGRATION_FRACTION) if due else None  # Island.emigrants, packed
-                rep = report(isl, emigrants)
-                rep.lines = isl.take_lines()
-                reply = coordinator.receive(rep)
+                reply = coordinator.receive(report(isl, emigrants))
                 if reply.immigrants:
                     immigrate_packed(isl, reply.immigrants)
                 if reply.stop:

@@ -163,7 +163,10 @@ class Report:
 
 
 def report(island: Island, emigrants=None, with_state: bool = False) -> Report:
-    return state_report(island.state, emigrants, with_state)
+    """The island's report, with the progress lines it took since its last one (Report.lines)."""
+    rep = state_report(island.state, emigrants, with_state)
+    rep.lines = island.take_lines()
+    return rep
 
 
 def state_report(st: IslandState, emigrants=None, with_state: bool = False) -> Report:
@@ -212,7 +215,8 @@ class Coordinator:
     last_migration: dict[int, int] = field(default_factory=dict)
     stopped: str | None = None
     started: float = field(default_factory=time.monotonic)
-    # (individuals, train steps) before which no report brings a decision (ProgressTracker.horizon)
+    # (individuals, train steps) before which no report brings a decision, and where the counted progress lines
+    # fall on the way (ProgressTracker.horizon)
     quiet_until: Callable[[], tuple[int | None, int | None, tuple[int, int] | None]] | None = None
 
     def horizon(self) -> tuple[int | None, int | None, tuple[int, int] | None]:

@@ -127,8 +127,8 @@ class Population:
         self.ctx["MAX_TOTAL"] = max(self.ctx["MAX_TOTAL"], longest)
 
     def put_packed(self, slots: list[int], group, shape, Fs) -> None:
-        """put_many() of a migrants.Packed group: its programs' rows checked in one pass and written with one
-        scatter per array; a group with a bad program goes through put_many, so the error and what was written
+        """put_many() of a migrants.Packed group: its programs' rows checked in one pass and written as one slice
+        copy per array and run of consecutive slots; a group with a bad program goes through put_many, so the error and what was written
         are put()'s."""
         k = len(group)
         if not k:

@@ -71,13 +71,13 @@ class ProgressTracker:
         return None
 
     def horizon(self) -> tuple[int | None, int | None, tuple[int, int] | None]:
-        """(individuals, train steps): the next decision should_stop or on_report could make from a report comes
-        at the first sweep end with at least that many individuals (the next counted progress line,
-        max_individuals) or, earlier, with at least that many train steps (the budget, checked at sweep ends).
-        (None, None, None) before the first line. The counted lines on the way are taken where the reports
-        would have written them: the third item is (the next one's individuals, individuals between them), and
-        on_report writes them from the report's `lines`. Time (timed lines, max_time) and stop requests are
-        checked when the report comes."""
+        """(individuals, train steps, lines): the next stop should_stop could decide from a report comes at the
+        first sweep end with at least that many individuals (max_individuals; None: no bound) or, earlier, with
+        at least that many train steps (the budget, checked at sweep ends). The counted progress lines on the way
+        are taken where the reports would have written them: `lines` is (the next one's individuals,
+        individuals between them), and on_report writes them from the report's `lines`. (None, None, None)
+        before the first line. Time (timed lines, max_time) and stop requests are checked when the report
+        comes."""
         st, stop = self.state, self.cfg.stop
         if st.last_progress is None or not 0 < stop.max_train_steps < 2**62:
             return None, None, None
@@ -98,9 +98,7 @@ class ProgressTracker:
         """A progress line when individuals >= last + progress_every (the first one always)."""
         st = self.state
         for line in reports[0].lines if len(reports) == 1 else ():  # taken on the way (horizon), in order
-            record = self.record([line], line.individuals, line.at)
-            st.last_progress, self.last_line = line.individuals, line.at or time.monotonic()
-            self.emit(record)
+            self._write(self.record([line], line.individuals, line.at), line.individuals, line.at)
         individuals = sum(r.individuals for r in reports)
         by_count = st.last_progress is None or individuals >= st.last_progress + self.cfg.run.progress_every
         every_s = self.cfg.run.progress_seconds
@@ -108,12 +106,9 @@ class ProgressTracker:
         if not (by_count or by_time):
             return
         record = self.record(reports, individuals)
-        if by_count:
-            st.last_progress = individuals
-        else:
+        if not by_count:
             record["timed"] = True
-        self.last_line = time.monotonic()
-        self.emit(record)
+        self._write(record, individuals if by_count else None)
 
     def final(self, reports: list[Report]) -> None:
         """The line at the stop ("final": true), so that curves end where the search did; none when the last
@@ -125,8 +120,14 @@ class ProgressTracker:
             return
         record = self.record(reports, individuals)
         record["final"] = True
-        st.last_progress = individuals
-        self.last_line = time.monotonic()
+        self._write(record, individuals)
+
+    def _write(self, record: dict, counted: int | None, at: float | None = None) -> None:
+        """Emit a line taken at `at` (time.monotonic; None: now); a counted one (not timed) moves the count the
+        next is due from to `counted` individuals."""
+        if counted is not None:
+            self.state.last_progress = counted
+        self.last_line = at or time.monotonic()
         self.emit(record)
 
     def record(self, reports: list[Report], individuals: int, at: float | None = None) -> dict:

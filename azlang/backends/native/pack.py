@@ -78,31 +78,21 @@ def check_rows(code: np.ndarray, data: np.ndarray, shape: MemoryShape, Fs, locat
         r = int(np.argmax(bad))
         raise BytecodeError(f"{locate(r)}: opcode {int(code[r, 0])} is not in the op table (0..{NUM_OPS - 1})")
     limits = np.array([1 << 31, shape.S, shape.V, shape.M], dtype=np.int64)
-    # in1, in2, out (code's columns 1..3) of every row against its op's bounds at once (unused: any int32)
-    kinds = FIELD_KINDS[:, [1, 2, 0]]
-    lo, top = np.where(kinds > 0, 0, -(1 << 31)), limits[kinds] - 1  # per op: lo <= address <= top
-    addrs = code[:, 1:]
+    # out, in1, in2 (code's columns 3, 1, 2) of every row against its op's bounds at once (unused: any int32)
+    lo, top = np.where(FIELD_KINDS > 0, 0, -(1 << 31)), limits[FIELD_KINDS] - 1  # per op: lo <= address <= top
+    addrs = code[:, [3, 1, 2]]
     if addrs.dtype == np.int32:  # compare int32 with int32: no casting pass
         lo, top = lo.astype(np.int32), top.astype(np.int32)
-    if not ((addrs >= np.take(lo, op, axis=0)) & (addrs <= np.take(top, op, axis=0))).all():  # take: 4x [] here
-        _name_address(code, op, limits, shape, locate)
+    outside = (addrs < np.take(lo, op, axis=0)) | (addrs > np.take(top, op, axis=0))  # take: 4x faster than []
+    if outside.any():
+        r, c = (int(x) for x in np.argwhere(outside)[0])
+        field, kind = ("out", "in1", "in2")[c], KINDS[FIELD_KINDS[op[r], c] - 1]
+        raise BytecodeError(f"{locate(r)}: {OPS[op[r]].name} {field} address {kind}{int(addrs[r, c])} "
+                            f"is outside memory {shape}")
     for op_id, slots in INDEX_SLOTS.items():
         rows = np.flatnonzero(op == op_id)
         for slot in slots:
             _check_index(data[rows, slot], rows, Fs, locate)
-
-
-def _name_address(code: np.ndarray, op: np.ndarray, limits: np.ndarray, shape: MemoryShape, locate) -> None:
-    """Raise BytecodeError naming the first out-of-range address."""
-    kinds = FIELD_KINDS[op]
-    addrs = code[:, [3, 1, 2]].astype(np.int64)
-    used = kinds > 0
-    out_of_range = used & ((addrs < 0) | (addrs >= limits[kinds]))
-    if out_of_range.any():
-        r, c = np.argwhere(out_of_range)[0]
-        field, kind = ("out", "in1", "in2")[c], KINDS[kinds[r, c] - 1]
-        raise BytecodeError(f"{locate(int(r))}: {OPS[op[r]].name} {field} address {kind}{int(addrs[r, c])} "
-                            f"is outside memory {shape}")
 
 
 def _rows_ok(code: list, data: list, shape: MemoryShape, Fs) -> bool:

@@ -245,17 +245,15 @@ def _chunk(lib: Lib) -> None:
                 fit.set(f.call(lib.evaluate, ir.Constant(I1, 0), c64(0)))
         f.call(lib.write_child, fit.get())
         f.cx_add("DONE", 1)
-        # at sweep ends: the progress line Python would write (before the stop: a report makes both decisions),
-        # then Python's stop check on the train-step budget (so a chunk may span many sweeps and lines)
+        # at sweep ends: the progress line Python would write (before the stop: a report makes both decisions;
+        # a full line buffer ends the chunk), then Python's stop check on the train-step budget (so a chunk may
+        # span many sweeps and lines)
         sweep_end = f.eq(f.cx("CURSOR"), 0)
         line_due = f.b.and_(f.lt(0, f.cx("LINE_EVERY")), f.le(f.cx("LINE_NEXT"), f.cx("INDIVIDUALS")))
-        full = f.var(c64(0))
-        with f.if_(f.b.and_(sweep_end, line_due)):
-            full.set(f.call(lib.take_line))
+        with f.if_(f.b.and_(sweep_end, line_due)), f.if_(f.flag(f.call(lib.take_line))):
+            f.ret(abi.STATUS_LINES)  # the report that follows decides the stop too
         stop = f.cx("STOP_STEPS")
         with f.if_(f.b.and_(f.b.and_(sweep_end, f.lt(0, stop)), f.le(stop, f.cx("TRAIN_STEPS")))):
             f.ret(abi.STATUS_STOPPED)
-        with f.if_(f.flag(full.get())):
-            f.ret(abi.STATUS_LINES)
     f.ret(abi.STATUS_DONE)
     f.finish()
