@@ -6,6 +6,7 @@ best-ever program and FEC cache contents (keys, fitnesses, use counts, in LRU or
 """
 
 import itertools
+import math
 import pickle
 from dataclasses import replace
 
@@ -143,6 +144,20 @@ def test_immigrants_replace_slots_and_their_live_programs():
         with np.errstate(all="ignore"):
             for _ in range(15):
                 isl.sweep()
+    assert_same(py, nat)
+
+
+def test_tournament_keeps_nan_zero_sign_and_tie_rules():
+    """Tournaments over fitnesses the search rarely makes: NaN first drawn (it stays the winner) or later (it never
+    wins), -0.0 and +0.0 (equal: the first drawn wins), -inf and negatives. The native loop compares integer keys;
+    it must pick the parents the Python loop picks."""
+    py, nat = run_both(rich(**{"evolution.tournament": 8}), 2)
+    odd = [math.nan, -0.0, 0.0, -0.0, -math.inf, 0.0, -1.0, math.nan, -0.0, 0.0, -5.0, 0.0]
+    donors = list(py.state.programs)
+    for isl in (py, nat):
+        isl.immigrate([(odd[k % len(odd)], bc) for k, bc in enumerate(donors)])
+        with np.errstate(all="ignore"):
+            isl.sweep()  # every slot refreshed once: children of parents chosen among the odd fitnesses
     assert_same(py, nat)
 
 
