@@ -77,6 +77,37 @@ def test_groups_equal_lane_by_lane_on_many_programs(F):
     assert stopped >= 100
 
 
+@pytest.mark.parametrize("limit", [float("nan"), -1.0, -0.0, 0.0, 5e-324, 0.5, 1.0, 100.0, float("inf")])
+def test_groups_stop_where_lane_by_lane_stops_for_any_error_limit(limit):
+    """Lane groups test an error against the limit as integer bits (lane_groups.bad); lane by lane compares floats.
+    Both stop the same lanes at the same steps for any limit: NaN (only NaN errors fail), negative and zero (every
+    error fails, or every nonzero one), the smallest subnormal, 0.5 and 1.0 (classification errors are 0 or 1:
+    equal to the limit is not beyond it), and inf. The last task's labels are 0 and the last program predicts 0:
+    errors of exactly +0.0, beyond a limit of -0.0 for neither."""
+    from azlang.backends.native.lockstep import evaluate_lockstep
+    from azlang.syntax import parse
+
+    shape, F = MemoryShape(4, 3, 1), 4
+    zero = synthetic.linear(F, 10, 5, 1, 2)
+    zero = Task("zeros", zero.train_x, 0.0 * zero.train_y, zero.valid_x, 0.0 * zero.valid_y)
+    tasks = _mixed_tasks(F, 2 * W, 10, 5) + [zero]
+    ev = native.NativeEvaluator(tasks, shape)
+    stopped = []
+    silent = parse("def Setup():\n  s2 = 0.5\ndef Predict():\ndef Learn():\n")
+    for prog in lockstep_programs(np.random.default_rng(7), shape, F, 25) + [silent]:
+        opts = EvalOptions(max_abs_error=limit, record=True)
+        a = evaluate_lockstep(ev, prog, Rng(5), opts, soa=True)
+        b = evaluate_lockstep(ev, prog, Rng(5), opts, soa=False)
+        assert a.train_steps.tolist() == b.train_steps.tolist() and same_bits(a.fitness, b.fitness), prog
+        for x, y in zip(a.tasks[0], b.tasks[0]):
+            assert same_bits(x.train_errors, y.train_errors) and same_bits(x.valid_errors, y.valid_errors)
+        stopped += a.train_steps.tolist()[0]
+    if limit > 0.5:  # errors beyond the limit stop some lanes early, others train to the end
+        assert min(stopped) < 10
+    if limit != limit or limit > 0.5 or limit == 0:
+        assert max(stopped) == 10
+
+
 def test_failed_validation_leaves_the_lane_untouched_until_training_resumes():
     """A lane whose validation fails skips the remaining predictions of that validation (lanes.py never runs
     them); its group runs on, so the lane's memory is kept and put back. Predict counts its runs in s2."""

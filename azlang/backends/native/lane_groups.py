@@ -97,9 +97,20 @@ class GroupMemory:
                                ir.Constant(ir.VectorType(I64, W), [0] * W))
 
     def bad(self, err):
-        b, lim = self.f.b, self.f.b.insert_element(ir.Constant(vec(W), ir.Undefined), self.limit, ir.Constant(I32, 0))
+        """The mask of `err != err or err > limit` for errors whose sign bit is clear (fabs results): their bit
+        patterns order as integers, NaN above +inf, so one integer compare with limit_bits decides."""
+        b, lim = self.f.b, self.f.b.insert_element(ir.Constant(ir.VectorType(I64, W), ir.Undefined), self.limit_bits,
+                                                   ir.Constant(I32, 0))
         lim = b.shuffle_vector(lim, lim, ir.Constant(ir.VectorType(I32, W), [0] * W))
-        return self.bits(b.or_(b.fcmp_unordered("uno", err, err), b.fcmp_ordered(">", err, lim)))
+        return self.bits(b.icmp_signed(">", b.bitcast(err, ir.VectorType(I64, W)), lim))
+
+    def limit_integer(self):
+        """The integer `bad` compares error bits with, for any limit: a NaN limit fails NaN errors only (the bits of
+        +inf), else the bits of limit + 0.0 (-0.0 as +0.0, which no error exceeds; a negative limit's bits are
+        negative: every error fails)."""
+        f, b = self.f, self.f.b
+        bits = b.bitcast(b.fadd(self.limit, ir.Constant(F64, 0.0)), I64)
+        return f.sel(b.fcmp_unordered("uno", self.limit, self.limit), c64(0x7FF0000000000000), bits)
 
     def keep(self, lane, back: bool = False) -> None:
         """Copy the lane's memory out of its group into its own area (or, with back, the other way)."""

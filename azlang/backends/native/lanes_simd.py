@@ -80,6 +80,7 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
         self.state = f.gep(self.final, f.mul(self.n, self.mstride), F64)
         self.glist = f.gep(self.state, f.mul(self.ngroups, STATE), F64)  # groups with a live lane
         self.gvlist = f.gep(self.glist, self.ngroups, I64)  # groups with a lane still validating
+        self.limit_bits = self.limit_integer()  # what `bad` compares error bits with
 
     def load_group(self, g, q, train: bool) -> None:
         """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
