@@ -1,4 +1,4 @@
-"""Benchmark: ns per train step of one fixed program: azlang (kernel, JIT), the C++ Executor, a plain C loop.
+"""Benchmark: ns per train step of one fixed program: azlang (kernel, JIT, lockstep), the C++ Executor, a plain C loop.
 
 Programs (the same instructions, the same task data for all four):
   sgd_readme  the SGD learner `azc evolve --seed stdlib/empty.az` rediscovers (README), F=4, 10 linear tasks
@@ -9,7 +9,9 @@ Programs (the same instructions, the same task data for all four):
               this task after a few hundred steps), F=16, one teacher task of 8000/1000 examples, memory
               5/9/2 (the baseline's shape).
 Columns: azlang's kernel interpreter and its program JIT (the native call on a batch of copies, packed once
-outside the timing, as the search's native loop calls it; the JIT's compile is outside the timing), the C++
+outside the timing; the JIT's compile is outside the timing), azlang's lockstep lanes (what the search's native
+loop runs: one call evaluates the program on all the tasks, four tasks to a SIMD group; best of 5 native loops
+of calls, bench_lanes_call.py's; on one task it runs one group with three idle lanes), the C++
 release's Executor<F> (a driver built at bench time in /tmp against
 ../shared/cxx-ref; see cxx_driver.py; -O2 as its build) and the program written as a plain C loop
 (c_loops/*.c, gcc -O3 -march=native -ffp-contract=off: host vector units as the JIT's, no FMA). Each figure
@@ -17,8 +19,8 @@ is the median over many short timed units (one evaluation for the C++ and C, a b
 small programs in azlang: 0.01-2 ms each), so that on a shared machine most units run undisturbed (longer
 units are preempted more often under load and read slower).
 Checks: every task's fitness, step count and final memory of the C loop equal azlang's NumPy reference
-exactly (Setup's result comes from azlang, so random Setups start from the same weights); the kernel's and
-JIT's fitness too. The C++ runs its own Setup (its own random stream): its fitness is shown, equal only for
+exactly (Setup's result comes from azlang, so random Setups start from the same weights); the kernel's,
+JIT's and lockstep's fitness too. The C++ runs its own Setup (its own random stream): its fitness is shown, equal only for
 programs without random draws.
 
     python benchmarks/bench_step.py [--quick] [--only sgd_readme,nn_2layer] [--no-cxx] [--no-write]
@@ -157,6 +159,29 @@ def azlang_rates(program, tasks, shape, batch: int, repeats: int, full) -> dict:
     return out
 
 
+def lockstep_rate(program, tasks, shape, full, quick: bool) -> dict:
+    """ns per train step of the evaluator the search runs: one lockstep call of the program on all the tasks (lane
+    groups of four, examples in visiting order as the search lays them out), called back to back by a native loop
+    (bench_lanes_call.py's), best of 5 loops. Its fitness is checked against the reference first."""
+    import bench_lanes_call as lanes_bench
+
+    from azlang.backends.native import engine, kernel
+    from azlang.backends.native.lockstep import evaluate_lockstep, lane_call
+
+    ev = NativeEvaluator(tasks, shape)
+    ev.order_train()
+    opts = EvalOptions(max_abs_error=ev.max_abs_error)
+    res = evaluate_lockstep(ev, program, Rng(1), opts)
+    steps = int(np.sum(res.train_steps))
+    args, _arrays = lane_call(ev, program, Rng(1), opts)  # _arrays: what args points to, alive while timed
+    repeat = lanes_bench.REPEAT_CTYPE(engine.load("bench/repeat", lanes_bench._repeat_module,
+                                                  ["bench_repeat"])["bench_repeat"])
+    calls = max(5, int((0.05 if quick else 0.2) / (steps * 5e-9)))
+    ns = lanes_bench.ns_per_call(repeat, kernel.lanes_address(tasks[0].F, shape, True), args, calls, 5)
+    return {"lockstep_ns": ns / steps,
+            "lockstep_matches": np.asarray(res.fitness).ravel().tolist() == [r.fitness for r in full.tasks]}
+
+
 def native_calls(ev, bc, batch: int) -> dict | None:
     """The kernel's and the JIT's native call on `batch` copies, the Python packing done once outside the
     timing (what the search's native loop does too). Uses NativeEvaluator internals; None if they moved."""
@@ -235,6 +260,7 @@ def bench(name: str, quick: bool, with_cxx: bool, cxx_build: Path) -> dict:
     write_data(data, tasks, shape, setups)
     row = {"program": name, "train_steps_per_eval": full.train_steps, "fitness": full.fitness}
     row.update(azlang_rates(program, tasks, shape, batch, 51 if quick else 201, full))
+    row.update(lockstep_rate(program, tasks, shape, full, quick))
     c = c_loop(name, data, native_repeats)
     row["c_ns"], row["c_matches"] = c["ns"], check_c(c, full, shape)
     if with_cxx:
@@ -247,20 +273,23 @@ def bench(name: str, quick: bool, with_cxx: bool, cxx_build: Path) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = [("| program | steps/eval | azlang kernel | azlang JIT | C++ Executor | plain C loop | C++/kernel | "
-              "C++/JIT | kernel/C | JIT/C | checks |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| program | steps/eval | azlang kernel | azlang JIT | azlang lockstep | C++ Executor | plain C loop | "
+              "C++/kernel | C++/JIT | C++/lockstep | kernel/C | JIT/C | lockstep/C | checks |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cx = r.get("cxx_ns", math.nan)
         ok = "C = azlang" if r["c_matches"] else "C DIFFERS"
-        ok += "; kernel, JIT = reference" if r["kernel_matches"] and r["jit_matches"] else "; NATIVE DIFFERS"
+        same = r["kernel_matches"] and r["jit_matches"] and r["lockstep_matches"]
+        ok += "; kernel, JIT, lockstep = reference" if same else "; NATIVE DIFFERS"
         if "cxx_fitness" in r:
             same = r["cxx_fitness"] == r["fitness"]
             theirs = "equal" if same else "azlang " + format(r["fitness"], ".6g")
             ok += f"; C++ fitness {r['cxx_fitness']:.6g} ({theirs})"
         lines.append(
             f"| {r['program']} | {r['train_steps_per_eval']} | {r['kernel_ns']:.1f} ns | {r['jit_ns']:.1f} ns "
-            f"| {cx:.1f} ns | {r['c_ns']:.1f} ns | {cx / r['kernel_ns']:.2f}x | {cx / r['jit_ns']:.2f}x "
-            f"| {r['kernel_ns'] / r['c_ns']:.2f}x | {r['jit_ns'] / r['c_ns']:.2f}x | {ok} |")
+            f"| {r['lockstep_ns']:.1f} ns | {cx:.1f} ns | {r['c_ns']:.1f} ns | {cx / r['kernel_ns']:.2f}x "
+            f"| {cx / r['jit_ns']:.2f}x | {cx / r['lockstep_ns']:.2f}x | {r['kernel_ns'] / r['c_ns']:.2f}x "
+            f"| {r['jit_ns'] / r['c_ns']:.2f}x | {r['lockstep_ns'] / r['c_ns']:.2f}x | {ok} |")
     return "\n".join(lines) + "\n"
 
 
@@ -282,7 +311,7 @@ def main() -> None:
     print(md)
     if not args.no_write:
         write_results("step", {"environment": environment(), "rows": rows}, md)
-    if not all(r["c_matches"] and r["kernel_matches"] and r["jit_matches"] for r in rows):
+    if not all(r["c_matches"] and r["kernel_matches"] and r["jit_matches"] and r["lockstep_matches"] for r in rows):
         sys.exit("a C loop or a native tier does not reproduce azlang's reference results")
 
 
