@@ -124,7 +124,19 @@ def test_search_loop_in_lockstep_identical(fec, budget):
     assert _lane_calls(nat) > 0
 
 
-def test_search_loop_in_lockstep_hurdles_median_classification_identical():
+@pytest.mark.parametrize("fec", [True, False])
+def test_search_loop_on_one_task_identical(fec):
+    """One search task: every probe and full evaluation a stage computes ahead runs through the task's kernel
+    function (no lockstep call), with the Python loop's results; random setups draw from the search Rng."""
+    from test_search_native_loop import assert_same, rich, run_both
+
+    cfg = rich(**{"tasks.search": ("linear:F4:D1:N20:V10",), "fec.enabled": fec})
+    py, nat = run_both(cfg, 60)
+    assert_same(py, nat)
+    assert _lane_calls(nat) == 0 and nat.native.ctx["LANES"] == 1
+
+
+
     from test_search_native_loop import assert_same, rich, run_both
 
     cfg = rich(**{"tasks.search": ("ones:F4:acc:D2:N20:V10", "linear:F4:D2:N20:V10"), "hurdles.enabled": True,
