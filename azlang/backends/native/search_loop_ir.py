@@ -43,7 +43,7 @@ def _tournament(lib: Lib) -> None:
 
     Each fitness x is compared as an integer key, monotone in x (-0.0 taken as +0.0, which `>` holds equal): a
     draw is taken when its key is greater, so the chain from draw to draw is one integer compare and two selects
-    (the float compare and select waited on mask registers, ~3x longer), and the draws overlap. A NaN is never
+    (a float compare's result crossed the mask registers into the select), and the draws overlap. A NaN is never
     greater than anything (key INT64_MIN) unless it is the first draw, which then stays (key INT64_MAX)."""
     f = Fn(lib.module, "tournament", I64, [])
     b, fit, P = f.b, f.cxp("FIT"), f.cx("P")
