@@ -136,6 +136,18 @@ def test_search_loop_on_one_task_identical(fec):
     assert _lane_calls(nat) == 0 and nat.native.ctx["LANES"] == 1
 
 
+def test_search_loop_hurdle_stages_of_one_task_identical():
+    """Two tasks behind a hurdle after the first: each stage probes and evaluates one task alone."""
+    from test_search_native_loop import assert_same, rich, run_both
+
+    cfg = rich(**{"tasks.search": ("linear:F4:D2:N20:V10",), "hurdles.enabled": True, "hurdles.task_fraction": 0.5,
+                  "hurdles.update_every": 7})
+    py, nat = run_both(cfg, 30)
+    assert_same(py, nat)
+    assert 0 < py.state.hurdle.passed < py.state.hurdle.tested
+    assert _lane_calls(nat) == 0
+
+
 
     from test_search_native_loop import assert_same, rich, run_both
 
