@@ -20,8 +20,8 @@ small programs in azlang: 0.01-2 ms each), so that on a shared machine most unit
 units are preempted more often under load and read slower).
 Checks: every task's fitness, step count and final memory of the C loop equal azlang's NumPy reference
 exactly (Setup's result comes from azlang, so random Setups start from the same weights); the kernel's,
-JIT's and lockstep's fitness too. The C++ runs its own Setup (its own random stream): its fitness is shown, equal only for
-programs without random draws.
+JIT's and lockstep's fitness too. The C++ runs its own Setup (its own random stream): its fitness is shown,
+equal only for programs without random draws.
 
     python benchmarks/bench_step.py [--quick] [--only sgd_readme,nn_2layer] [--no-cxx] [--no-write]
 """

@@ -148,7 +148,7 @@ def test_search_loop_hurdle_stages_of_one_task_identical():
     assert _lane_calls(nat) == 0
 
 
-
+def test_search_loop_in_lockstep_hurdles_median_classification_identical():
     from test_search_native_loop import assert_same, rich, run_both
 
     cfg = rich(**{"tasks.search": ("ones:F4:acc:D2:N20:V10", "linear:F4:D2:N20:V10"), "hurdles.enabled": True,

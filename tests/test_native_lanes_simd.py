@@ -94,7 +94,7 @@ def test_groups_stop_where_lane_by_lane_stops_for_any_error_limit(limit):
     zero = Task("zeros", zero.train_x, 0.0 * zero.train_y, zero.valid_x, 0.0 * zero.valid_y)
     tasks = _mixed_tasks(F, 2 * W, 10, 5) + [zero]
     ev = native.NativeEvaluator(tasks, shape)
-    stopped = []
+    steps = []
     silent = parse("def Setup():\n  s2 = 0.5\ndef Predict():\ndef Learn():\n")
     for prog in lockstep_programs(np.random.default_rng(7), shape, F, 25) + [silent]:
         opts = EvalOptions(max_abs_error=limit, record=True)
@@ -103,11 +103,11 @@ def test_groups_stop_where_lane_by_lane_stops_for_any_error_limit(limit):
         assert a.train_steps.tolist() == b.train_steps.tolist() and same_bits(a.fitness, b.fitness), prog
         for x, y in zip(a.tasks[0], b.tasks[0]):
             assert same_bits(x.train_errors, y.train_errors) and same_bits(x.valid_errors, y.valid_errors)
-        stopped += a.train_steps.tolist()[0]
+        steps += a.train_steps.tolist()[0]
     if limit > 0.5:  # errors beyond the limit stop some lanes early, others train to the end
-        assert min(stopped) < 10
+        assert min(steps) < 10
     if math.isnan(limit) or limit > 0.5 or limit == 0:
-        assert max(stopped) == 10
+        assert max(steps) == 10
 
 
 def test_failed_validation_leaves_the_lane_untouched_until_training_resumes():

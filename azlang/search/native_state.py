@@ -128,8 +128,8 @@ class Population:
 
     def put_packed(self, slots: list[int], group, shape, Fs) -> None:
         """put_many() of a migrants.Packed group: its programs' rows checked in one pass and written as one slice
-        copy per array and run of consecutive slots; a group with a bad program goes through put_many, so the error and what was written
-        are put()'s."""
+        copy per array and run of consecutive slots; a group with a bad program goes through put_many, so the
+        error and what was written are put()'s."""
         k = len(group)
         if not k:
             return
@@ -264,7 +264,6 @@ def pick(fitnesses: Sequence[float], order: list[int]) -> list[float]:
     if isinstance(fitnesses, FitnessView):
         return fitnesses.fit[order].tolist()
     return [fitnesses[i] for i in order]
-
 
 
 class Cache:

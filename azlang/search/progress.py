@@ -127,7 +127,7 @@ class ProgressTracker:
         next is due from to `counted` individuals."""
         if counted is not None:
             self.state.last_progress = counted
-        self.last_line = at or time.monotonic()
+        self.last_line = time.monotonic() if at is None else at
         self.emit(record)
 
     def record(self, reports: list[Report], individuals: int, at: float | None = None) -> dict:

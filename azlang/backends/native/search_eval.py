@@ -13,8 +13,7 @@ from azlang.backends.native import abi as kabi
 from azlang.backends.native.irutil import F64, I1, I32, I64, PTR
 from azlang.backends.native.search_emit import Fn, Lib, c64, cf
 from azlang.backends.native.search_fec import combine
-from azlang.backends.native.search_lanes import build_stage
-from azlang.search.fec import FEC_SEED
+from azlang.backends.native.search_lanes import build_stage, evaluate_alone, probe_alone
 
 VOID = ir.VoidType()
 
@@ -173,8 +172,9 @@ def _task_fitness(lib: Lib) -> None:
                 f.cx_add("TRAIN_STEPS", f.ld(f.cxp("SPEC_STEPS"), t))
             with now:
                 f.st(full_opts, kabi.OPT_MAX_TRAIN, budgeted)
-                fit.set(f.call(lib.run_task, t, full_opts, f.cx_addr("RNG")))
-                f.cx_add("TRAIN_STEPS", f.ld(f.cxp("STATS"), kabi.STAT_STEPS))
+                now_fit, now_steps = evaluate_alone(f, lib, t)
+                fit.set(now_fit)
+                f.cx_add("TRAIN_STEPS", now_steps)
         return fit.get()
 
     with f.if_(b.not_(f.flag(f.cx("FEC")))):
@@ -195,12 +195,9 @@ def _task_fitness(lib: Lib) -> None:
                     part.set(f.ld(f.cxp("PRE_PART"), t))
                     steps.set(f.ld(f.cxp("PRE_STEPS"), t))
                 with now:
-                    f.cx_set("PROBE_RNG", c64(FEC_SEED))
-                    f.call(lib.run_task, t, f.cxp("PROBE_OPTS"), f.cx_addr("PROBE_RNG"))
-                    stats = f.cxp("STATS")
-                    n_train, n_valid = f.ld(stats, kabi.STAT_REC_TRAIN), f.ld(stats, kabi.STAT_REC_VALID)
-                    part.set(f.call(lib.errors_hash, f.cxp("REC_TRAIN"), n_train, f.cxp("REC_VALID"), n_valid))
-                    steps.set(f.ld(stats, kabi.STAT_STEPS))
+                    now_part, now_steps = probe_alone(f, lib, t)
+                    part.set(now_part)
+                    steps.set(now_steps)
     f.st(f.cxp("CH_PART"), t, part.get())
     f.st(f.cxp("CH_STEPS"), t, steps.get())
     f.st(f.cxp("CH_VALID"), t, c64(1))

@@ -125,16 +125,28 @@ def _stage(lib: Lib) -> None:
     lib.stage = f.finish()
 
 
+def probe_alone(f: Fn, lib: Lib, t):
+    """Task t's FEC probe through its kernel function, with its own fresh Rng: (errors hash, train steps)."""
+    f.cx_set("PROBE_RNG", c64(FEC_SEED))
+    f.call(lib.run_task, t, f.cxp("PROBE_OPTS"), f.cx_addr("PROBE_RNG"))
+    st = f.cxp("STATS")
+    part = f.call(lib.errors_hash, f.cxp("REC_TRAIN"), f.ld(st, kabi.STAT_REC_TRAIN), f.cxp("REC_VALID"),
+                  f.ld(st, kabi.STAT_REC_VALID))
+    return part, f.ld(st, kabi.STAT_STEPS)
+
+
+def evaluate_alone(f: Fn, lib: Lib, t):
+    """Task t's full evaluation (FULL_OPTS, its budget set) through its kernel function, drawing from the search
+    Rng: (fitness, train steps)."""
+    fit = f.call(lib.run_task, t, f.cxp("FULL_OPTS"), f.cx_addr("RNG"))
+    return fit, f.ld(f.cxp("STATS"), kabi.STAT_STEPS)
+
+
 def _probes(f: Fn, lib: Lib, n) -> None:
     with f.if_else(f.eq(n, 1)) as (one, many):
         with one:  # one task: its kernel function (a lane group would run three idle lanes beside it)
             t = f.ld(f.cxp("LANE_TASK"), 0)
-            f.cx_set("PROBE_RNG", c64(FEC_SEED))
-            f.call(lib.run_task, t, f.cxp("PROBE_OPTS"), f.cx_addr("PROBE_RNG"))
-            st = f.cxp("STATS")
-            part = f.call(lib.errors_hash, f.cxp("REC_TRAIN"), f.ld(st, kabi.STAT_REC_TRAIN), f.cxp("REC_VALID"),
-                          f.ld(st, kabi.STAT_REC_VALID))
-            _probed(f, t, part, f.ld(st, kabi.STAT_STEPS))
+            _probed(f, t, *probe_alone(f, lib, t))
         with many:
             _probes_lanes(f, lib, n)
 
@@ -167,8 +179,7 @@ def _fulls(f: Fn, lib: Lib, n) -> None:
     with f.if_else(f.eq(n, 1)) as (one, many):
         with one:  # one task: its kernel function, drawing from the search Rng as its lane would
             t = f.ld(lane_task, 0)
-            fit = f.call(lib.run_task, t, opts, f.cx_addr("RNG"))
-            _evaluated(f, t, fit, f.ld(f.cxp("STATS"), kabi.STAT_STEPS))
+            _evaluated(f, t, *evaluate_alone(f, lib, t))
         with many:
             f.call(lib.lanes_run, n, opts, f.cx_addr("RNG"), c64(0))
             with f.loop(n) as a:
