@@ -17,6 +17,7 @@ from azlang.backends.native.search_fec import build_cache, build_hash
 from azlang.backends.native.search_gen import build_instructions, build_log_scale, build_random_program, build_rng
 from azlang.backends.native.search_loop import CHUNK
 from azlang.backends.native.search_mutate import EDIT_NONE, build_mutate
+from azlang.backends.native.skeleton import prefetch
 from azlang.ir.nodes import MemoryShape
 
 VOID = ir.VoidType()
@@ -237,6 +238,21 @@ def _take_line(lib: Lib) -> None:
     lib.take_line = f.finish()
 
 
+def _ask_parent(f: Fn, lib: Lib, parent, ps: Slot) -> None:
+    """Hints: the parent's lines that evaluate reads after the copy and the mutation (its live program, dce sets,
+    live hash and probe records, each a row of its own array at a random slot), asked for at once so their
+    misses overlap each other and the copy instead of coming one by one."""
+    b, last = f.b, f.sub(f.cx("NT"), 1)
+    for p in (ps.part, ps.steps, ps.valid):
+        prefetch(b, p)
+        prefetch(b, f.gep(p, last, I64))
+    for p in ps.live:
+        prefetch(b, p)
+    prefetch(b, _after(f, lib, parent))
+    prefetch(b, f.gep(f.cxp("PL_OK"), parent, I64))
+    prefetch(b, f.gep(f.cxp("PHASH"), parent, I64))
+
+
 def _chunk(lib: Lib) -> None:
     """chunk(ctx) -> status: COUNT children from SOURCE; DONE counts them; GROW asks for more capacity; STOPPED:
     a sweep ended with STOP_STEPS train steps or more (0: no such stop)."""
@@ -251,6 +267,7 @@ def _chunk(lib: Lib) -> None:
                     f.ret(abi.STATUS_GROW)
                 parent = f.call(lib.tournament)
                 ps = Slot(f, parent)
+                _ask_parent(f, lib, parent, ps)
                 copy_program(f, *child(f), ps.code, ps.data, ps.sizes)
                 f.call(lib.mutate, c64(0))
                 fit.set(f.call(lib.evaluate, ir.Constant(I1, 1), parent))
