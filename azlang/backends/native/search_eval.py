@@ -160,7 +160,6 @@ def _task_fitness(lib: Lib) -> None:
     t, same, parent = f.args
     b = f.b
     budgeted = f.ld(f.cxp("BUDGETED"), t)
-    full_opts = f.cxp("FULL_OPTS")
 
     def full():
         fit = f.var(cf(0.0))
@@ -171,7 +170,6 @@ def _task_fitness(lib: Lib) -> None:
                 fit.set(f.ld(f.cxp("SPEC_FIT"), t, F64))
                 f.cx_add("TRAIN_STEPS", f.ld(f.cxp("SPEC_STEPS"), t))
             with now:
-                f.st(full_opts, kabi.OPT_MAX_TRAIN, budgeted)
                 now_fit, now_steps = evaluate_alone(f, lib, t)
                 fit.set(now_fit)
                 f.cx_add("TRAIN_STEPS", now_steps)

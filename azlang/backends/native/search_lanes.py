@@ -136,9 +136,11 @@ def probe_alone(f: Fn, lib: Lib, t):
 
 
 def evaluate_alone(f: Fn, lib: Lib, t):
-    """Task t's full evaluation (FULL_OPTS, its budget set) through its kernel function, drawing from the search
-    Rng: (fitness, train steps)."""
-    fit = f.call(lib.run_task, t, f.cxp("FULL_OPTS"), f.cx_addr("RNG"))
+    """Task t's full evaluation (FULL_OPTS, training on BUDGETED[t]) through its kernel function, drawing from the
+    search Rng: (fitness, train steps)."""
+    opts = f.cxp("FULL_OPTS")
+    f.st(opts, kabi.OPT_MAX_TRAIN, f.ld(f.cxp("BUDGETED"), t))
+    fit = f.call(lib.run_task, t, opts, f.cx_addr("RNG"))
     return fit, f.ld(f.cxp("STATS"), kabi.STAT_STEPS)
 
 
@@ -173,14 +175,14 @@ def _probes_lanes(f: Fn, lib: Lib, n) -> None:
 
 def _fulls(f: Fn, lib: Lib, n) -> None:
     lane_task, stats = f.cxp("LANE_TASK"), f.cxp("LANE_STATS")
-    opts = f.cxp("FULL_OPTS")
-    # tasks of one shape have one budget: every lane trains on BUDGETED of its first task
-    f.st(opts, kabi.OPT_MAX_TRAIN, f.ld(f.cxp("BUDGETED"), f.ld(lane_task, 0)))
     with f.if_else(f.eq(n, 1)) as (one, many):
         with one:  # one task: its kernel function, drawing from the search Rng as its lane would
             t = f.ld(lane_task, 0)
             _evaluated(f, t, *evaluate_alone(f, lib, t))
         with many:
+            opts = f.cxp("FULL_OPTS")
+            # tasks of one shape have one budget: every lane trains on BUDGETED of its first task
+            f.st(opts, kabi.OPT_MAX_TRAIN, f.ld(f.cxp("BUDGETED"), f.ld(lane_task, 0)))
             f.call(lib.lanes_run, n, opts, f.cx_addr("RNG"), c64(0))
             with f.loop(n) as a:
                 _evaluated(f, f.ld(lane_task, a), f.ld(f.cxp("LANE_FIT"), a, F64),
