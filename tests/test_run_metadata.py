@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +58,22 @@ def test_versions_of_loaded_packages_match_their_installed_metadata():
         installed = azlang.__version__  # a source checkout without install metadata
     assert package_version("azlang") == azlang.__version__ == installed
     assert package_version("no-such-package-here") is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux form of platform.platform()")
+def test_platform_name_is_platform_platform_without_a_subprocess(monkeypatch):
+    import platform
+
+    from azlang.search.metadata import platform_name
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"platform_name ran a subprocess: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    monkeypatch.setattr(platform, "_uname_cache", None)  # nothing remembered from an earlier platform call
+    name = platform_name()
+    monkeypatch.undo()
+    if platform.processor() not in ("", "unknown", platform.machine()):
+        pytest.skip("this machine's `uname -p` names a processor, which platform.platform() adds")
+    assert name == platform.platform()
