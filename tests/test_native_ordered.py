@@ -218,3 +218,37 @@ def test_grouped_examples_change_no_bit(F, epochs):
             same = all(same_bits(x.train_errors, y.train_errors) for x, y in zip(a.tasks[0], b.tasks[0]))
             seen.setdefault(lanes is None or lanes in aligned, set()).add(same)
     assert seen == {True: {True, False}, False: {True}}
+
+
+def _reads(prog, comps, kind: str) -> bool:
+    """Whether an instruction of `comps` reads register 0 of `kind` ("v": v0, "s": s0)."""
+    return any(k == kind and reg == 0 for comp, _, ins in prog.instructions() if comp in comps for k, reg in ins.reads())
+
+
+@pytest.mark.parametrize("F", [2, 4])
+def test_steps_without_a_load_read_their_labels_in_place(F):
+    """Grouped lanes whose step needs no load (no v0 read, predict not reading s0, no final memory kept) skip
+    load_group: they read the labels from the interleaved stream and leave s0 as learn left it, which only predict
+    could tell. Their fitness (full evaluations) and recorded errors (probes) equal those of lanes reading each
+    task's ordered copy (which load every step), and so do those of programs whose predict reads s0."""
+    shape = MemoryShape(5, 5, 2)
+    tasks = _tasks(F, 2 * W + 3, 2)
+    grouped, ordered = native.NativeEvaluator(tasks, shape), native.NativeEvaluator(tasks, shape)
+    assert grouped.order_train() and ordered.order_train()
+    ordered.table[:, abi.TASK_GROUPED] = 0
+    g = np.random.default_rng(40 + F)
+    kinds = {"no load": 0, "predict reads s0": 0}
+    for prog in lockstep_programs(g, shape, F, 400, sizes=(3, 2, 3)):
+        v0 = _reads(prog, ("predict", "learn"), "v")
+        if not v0:
+            kinds["predict reads s0" if _reads(prog, ("predict",), "s") else "no load"] += 1
+        for opts, probe in ((EvalOptions(), False), (EvalOptions(max_abs_error=1e300), False),
+                            (EvalOptions(record=True), True)):
+            ra, rb = Rng(5), Rng(5)
+            a = evaluate_lockstep(grouped, prog, ra, opts, probe=probe)
+            b = evaluate_lockstep(ordered, prog, rb, opts, probe=probe)
+            assert ra.state == rb.state and a.train_steps.tolist() == b.train_steps.tolist(), prog
+            assert same_bits(a.fitness, b.fitness), prog
+            if opts.record:
+                assert_same(a, b, ra, rb, prog, probe=True)
+    assert min(kinds.values()) >= 20, kinds

@@ -3,7 +3,7 @@
 A lane group call used to walk the program once per question (a random op in setup, predict or learn reading
 v0, predict writing v0, the flow of s1 for the dead-sigmoid cut); one walk with one table lookup per row now
 answers them all, and also whether any row touches a matrix (the group memory's matrix bank is zeroed only
-then). Each answer is the same as its own scan's (skeleton.has_random, lane_groups.reads_v0,
+then) and whether predict reads s0 (s0 is set to 0 before each prediction only then). Each answer is the same as its own scan's (skeleton.has_random, lane_groups.reads_v0,
 skeleton.writes_v0, sigmoid_cuts.sigmoid_dead_ir): tests/test_native_lane_scan.py checks them side by side.
 """
 
@@ -43,6 +43,7 @@ class ProgramFacts:
     predict_writes_v0: ir.Value  # a predict row writes v0 (else learn sees the features predict saw)
     sigmoid_dead: ir.Value  # sigmoid_cuts.sigmoid_dead: learn never sees the squashed prediction
     uses_matrix: ir.Value  # a row reads or writes a matrix
+    predict_reads_s0: ir.Value  # a predict row reads s0 (else predict cannot tell the 0 it is given from the label)
 
 
 def _table(module: ir.Module) -> ir.GlobalVariable:
@@ -62,10 +63,10 @@ def _op_bits(f, table, op):
 
 def _component(f, table, code, start, n):
     """(OR over rows [start, start + n) of the op's bits kept where the row's register is v0 (vector bits) or
-    s1 (scalar bits), s1 read before written) as i32s: one vector load and two compares per row."""
+    s1 (scalar bits), s1 read before written, s0 read) as i32s: one vector load and two compares per row."""
     b = f.b
     v4 = ir.VectorType(I32, 4)
-    acc, first = f.var(ir.Constant(I32, 0)), f.var(ir.Constant(I32, 0))
+    acc, first, s0 = f.var(ir.Constant(I32, 0)), f.var(ir.Constant(I32, 0)), f.var(ir.Constant(I32, 0))
     with f.loop(f.add(start, n), start) as r:
         row = b.load(f.gep(code, f.mul(r, 4), I32), typ=v4, align=4)  # op, in1, in2, out
         zero = b.zext(b.bitcast(b.icmp_unsigned("==", row, ir.Constant(v4, [0] * 4)), ir.IntType(4)), I32)
@@ -73,12 +74,15 @@ def _component(f, table, code, start, n):
         regs = b.or_(b.or_(b.lshr(zero, ir.Constant(I32, 1)), b.shl(b.lshr(s1, ir.Constant(I32, 1)),
                                                                          ir.Constant(I32, 3))),
                      ir.Constant(I32, RANDOM | MAT))
-        bits = b.and_(_op_bits(f, table, b.extract_element(row, ir.Constant(I32, 0))), regs)
+        op_bits = _op_bits(f, table, b.extract_element(row, ir.Constant(I32, 0)))
+        bits = b.and_(op_bits, regs)
+        # a scalar in1 or in2 that is register 0 (s0)
+        s0.set(b.or_(s0.get(), b.and_(op_bits, b.shl(b.lshr(zero, ir.Constant(I32, 1)), ir.Constant(I32, 3)))))
         read = b.or_(b.lshr(bits, ir.Constant(I32, 3)), b.lshr(bits, ir.Constant(I32, 4)))  # in1 or in2 is s1
         unwritten = b.not_(b.lshr(acc.get(), ir.Constant(I32, 5)))  # no earlier row wrote s1
         first.set(b.or_(first.get(), b.and_(b.and_(read, unwritten), ir.Constant(I32, 1))))
         acc.set(b.or_(acc.get(), bits))
-    return acc.get(), first.get()
+    return acc.get(), first.get(), s0.get()
 
 
 def scan_program(f, code, ns, np_, nl) -> ProgramFacts:
@@ -89,8 +93,8 @@ def scan_program(f, code, ns, np_, nl) -> ProgramFacts:
     setup = f.var(ir.Constant(I32, 0))
     with f.loop(ns) as r:
         setup.set(b.or_(setup.get(), _op_bits(f, table, f.ld(code, f.mul(r, 4), I32))))
-    p, p_read = _component(f, table, code, ns, np_)
-    lrn, l_read = _component(f, table, code, f.add(ns, np_), nl)
+    p, p_read, p_s0 = _component(f, table, code, ns, np_)
+    lrn, l_read, _ = _component(f, table, code, f.add(ns, np_), nl)
 
     def has(x, bit):
         return b.icmp_unsigned("!=", b.and_(x, ir.Constant(I32, bit)), ir.Constant(I32, 0))
@@ -98,4 +102,4 @@ def scan_program(f, code, ns, np_, nl) -> ProgramFacts:
     pl = b.or_(p, lrn)
     dead = b.and_(b.not_(has(l_read, 1)), b.or_(has(lrn, OUT_S), b.and_(has(p, OUT_S), b.not_(has(p_read, 1)))))
     return ProgramFacts(has(setup.get(), RANDOM), has(pl, IN1_V | IN2_V), has(p, OUT_V), dead,
-                        has(b.or_(setup.get(), pl), MAT))
+                        has(b.or_(setup.get(), pl), MAT), has(p_s0, IN1_S | IN2_S))

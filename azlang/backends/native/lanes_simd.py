@@ -83,13 +83,12 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
         self.limit_bits = self.limit_integer()  # what `bad` compares error bits with
 
     def load_group(self, g, q, train: bool) -> None:
-        """Example q of every lane of group g (train: q-th of its sequence) into v0, labels into YS; s0 = 0."""
+        """Example q of every lane of group g (train: q-th of its sequence) into v0 when read, labels into YS when
+        the tasks are not grouped (label_ptr), s0 = 0 when predict could see it."""
         f = self.f
-        ys = f.var(ir.Constant(vec(W), [0.0] * W))
         with f.if_else(self.grouped) as (grouped, rows):
-            with grouped:
+            with grouped:  # the labels are read where they are (label_ptr)
                 ky, kx = (GTY, GTX) if train else (GVY, GVX)
-                ys.set(self.vld(self.stream(g, ky, q, 1)))
                 with f.if_(self.far):  # 32-byte blocks of labels: within one line
                     prefetch(f.b, self.stream(g, ky, f.add(q, GROUP_AHEAD), 1))
                 with f.if_(self.needs_x):
@@ -98,6 +97,7 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
                         prefetch_row(f.b, self.stream(g, kx, f.add(q, GROUP_AHEAD), self.layout.F),
                                      self.layout.F * W)
             with rows:
+                ys = f.var(ir.Constant(vec(W), [0.0] * W))
                 if train:
                     with f.if_else(self.ordered) as (ordered, indexed):
                         with ordered:
@@ -110,8 +110,13 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
                     xs = self.row_addresses(g, VX, q)
                 with f.if_(self.needs_x):
                     self.scatter(g, xs)
-        self.vst(ys.get(), self.gs(g, YS))
-        self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))
+                self.vst(ys.get(), self.gs(g, YS))
+        self.vst(ir.Constant(vec(W), [0.0] * W), self.gmem(g))  # unconditional: a branch here cost more
+
+    def label_ptr(self, g, ky: int, q):
+        """Where group g's labels of step q are: in its interleaved label stream, or (tasks not grouped) in YS,
+        where load_group put them."""
+        return self.f.sel(self.grouped, self.stream(g, ky, q, 1), self.gs(g, YS))
 
     def stream(self, g, k: int, q, width: int):
         """Step q of group g's interleaved stream k (width W-vectors a step). load_group asks for step
@@ -217,6 +222,11 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
     def loop(self, row0, remaining, pos):
         f, b = self.f, self.f.b
         self.needs_x = b.or_(self.keeps_memory, self.facts.reads_v0)
+        # each step sets s0 to 0 before predict (docs/semantics.md, sections 3.2 and 3.3), which only predict could
+        # tell from the last label learn saw, or a kept final memory; steps with no features to load, no s0 to clear
+        # and no rows to follow (grouped, near streams) run no load_group loop: they read labels in place
+        self.zero_s0 = b.or_(self.facts.predict_reads_s0, self.keeps_memory)
+        self.loading = b.or_(b.or_(b.not_(self.grouped), self.far), b.or_(self.needs_x, self.zero_s0))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         # one round of training and one of validation (an FEC probe): every lane still recording has recorded at
         # every step before, so a group stores its lanes' errors at the step's index, and each lane's count is
@@ -249,12 +259,12 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
             with f.if_(f.le(ng.get(), 0)):
                 f.brk()
             q = f.add(pos, j)
-            with f.loop(ng.get()) as a:
+            with f.if_(self.loading), f.loop(ng.get()) as a:
                 self.load_group(f.ld(self.glist, a), q, True)
             self.run("predict", self.glist, ng.get())
             with f.loop(ng.get()) as a:
                 g = f.ld(self.glist, a)
-                m, ys = self.gmem(g), self.vld(self.gs(g, YS))
+                m, ys = self.gmem(g), self.vld(self.label_ptr(g, GTY, q))
                 s1 = at(b, m, W)
                 skip, p = self.classified(g, ys, s1)
                 err = self.cx.fabs(b.fsub(ys, p))
@@ -353,7 +363,7 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
         with f.loop(n) as j:
             with f.if_(f.le(nv.get(), 0)):
                 f.brk()
-            with f.loop(nv.get()) as a:
+            with f.if_(self.loading), f.loop(nv.get()) as a:
                 self.load_group(f.ld(self.gvlist, a), j, False)
             self.run("predict", self.gvlist, nv.get())
             with f.loop(nv.get()) as a:
@@ -382,7 +392,7 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
 
     def valid_step(self, g, j) -> None:
         f, b = self.f, self.f.b
-        ys, s1 = self.gs(g, YS), at(b, self.gmem(g), W)
+        ys, s1 = self.label_ptr(g, GVY, j), at(b, self.gmem(g), W)
         cls = self.mask(g, CLS)
         d = b.fsub(self.vld(ys), self.vld(s1))
         t = engine.sigmoid_threshold()
