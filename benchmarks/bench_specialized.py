@@ -45,6 +45,16 @@ from azlang.syntax import parse
 from azlang.tasks import synthetic
 
 VARIANTS = ("interpreted", "ops built in", "program built in")
+CALLS = {  # the two calls the search makes per child: (options, Rng seed, OPT_PROBE)
+    "probe": (EvalOptions(max_abs_error=100.0, max_train=10, max_valid=10, record=True), FEC_SEED, True),
+    "full": (EvalOptions(max_abs_error=100.0), 1, False),
+}
+
+
+def call(ev, prog, kind: str):
+    """(argument block, arrays) of one `kind` call of `prog` on the tasks of `ev`."""
+    opts, seed, probe = CALLS[kind]
+    return lane_call(ev, prog, Rng(seed), opts, probe=probe)
 
 
 class BuiltIn(lanes_simd.LanesSoA):
@@ -55,10 +65,7 @@ class BuiltIn(lanes_simd.LanesSoA):
     immediate = False
 
     def run_groups(self, code, data, count, glist, ng) -> None:
-        comp = getattr(self, "_comp", "setup")
-        if code is None:  # predict or learn: its slice of the bytecode
-            start = {"predict": self.ns, "learn": self.f.add(self.ns, self.np)}[comp]
-            code, data = self.f.gep(self.code, self.f.mul(start, 4), I32), self.f.gep(self.data, self.f.mul(start, 3), F64)
+        comp = getattr(self, "_comp", "setup")  # `code` and `data`: that component's slice of the bytecode
         operands = [self._operands(code, data, r, row) for r, row in enumerate(self.program[comp])]
         f, b, lib = self.f, self.f.b, declare_libm(self.f.fn.module)
         with f.loop(ng) as a:  # every group runs the component's instructions in order (groups are independent)
@@ -78,7 +85,7 @@ class BuiltIn(lanes_simd.LanesSoA):
 
     def run(self, comp: str, glist, ng) -> None:
         self._comp = comp
-        self.run_groups(None, None, None, glist, ng)
+        super().run(comp, glist, ng)
         self._comp = "setup"
 
 
@@ -114,33 +121,27 @@ def main() -> None:
         prog = parse(src)
         bc = pack.as_bytecode(prog)
         fns = dict(zip(VARIANTS, (kernel.lanes_address(4, SHAPE, True), built_in(bc, False), built_in(bc, True))))
-        times = {v: {"probe": [], "full": []} for v in VARIANTS}
+        times = {v: {kind: [] for kind in CALLS} for v in VARIANTS}
         same = True
         for variant, fn in fns.items():  # results first: every variant must give the interpreter's bits
             out = []
-            for probe in (True, False):
-                opts = EvalOptions(max_abs_error=100.0, max_train=10, max_valid=10, record=True) if probe else \
-                    EvalOptions(max_abs_error=100.0)
-                args, arrays = lane_call(ev, prog, Rng(FEC_SEED if probe else 1), opts, probe=probe)
+            for kind in CALLS:
+                args, arrays = call(ev, prog, kind)
                 repeat(args.ctypes.data, fn, 1)
                 out += [arrays[k].copy() for k in ("FIT", "STATS", "REC_TRAIN", "REC_VALID")]
             if variant == VARIANTS[0]:
                 reference = out
             same &= all(np.array_equal(x.view(np.int64), y.view(np.int64)) for x, y in zip(out, reference))
-        calls = {}
-        for probe in (True, False):
-            opts = EvalOptions(max_abs_error=100.0, max_train=10, max_valid=10, record=True) if probe else \
-                EvalOptions(max_abs_error=100.0)
-            calls["probe" if probe else "full"] = lane_call(ev, prog, Rng(FEC_SEED if probe else 1), opts, probe=probe)
+        calls = {kind: call(ev, prog, kind) for kind in CALLS}
         for _ in range(a.rounds):
             for variant, fn in fns.items():
                 for kind, n in (("probe", 20000), ("full", 2500)):
                     times[variant][kind].append(ns_per_call(repeat, fn, calls[kind][0], n, 3))
-        med = {v: {k: min(t) for k, t in kinds.items()} for v, kinds in times.items()}
-        data[name] = {"ns": med, "same_bits": bool(same)}
-        base = med[VARIANTS[0]]
-        cells = [f"{med[v]['probe']:.0f} / {med[v]['full']:.0f}" + ("" if v == VARIANTS[0] else
-                 f" ({base['probe'] / med[v]['probe']:.2f}x / {base['full'] / med[v]['full']:.2f}x)") for v in VARIANTS]
+        best = {v: {k: min(t) for k, t in kinds.items()} for v, kinds in times.items()}
+        data[name] = {"ns": best, "same_bits": bool(same)}
+        base = best[VARIANTS[0]]
+        cells = [f"{best[v]['probe']:.0f} / {best[v]['full']:.0f}" + ("" if v == VARIANTS[0] else
+                 f" ({base['probe'] / best[v]['probe']:.2f}x / {base['full'] / best[v]['full']:.2f}x)") for v in VARIANTS]
         rows.append(f"| {name} | " + " | ".join(cells) + f" | {'yes' if same else 'NO'} |")
         print(rows[-1], flush=True)
     head = ("| program | " + " | ".join(f"{v}: probe / full (ns)" for v in VARIANTS) + " | same bits |\n|---|"

@@ -134,7 +134,6 @@ def test_the_lane_call_benchmark_runs(monkeypatch, capsys):
     assert all(float(x) > 0 for ln in rows[1:] for x in ln.strip("| ").split(" | ")[1:])
 
 
-
 def test_the_built_in_program_benchmark_gives_the_interpreters_bits(monkeypatch, capsys):
     """benchmarks/bench_specialized.py stays runnable, and its lanes functions with the program built into the code
     (op sequence only, or registers and constants as immediates too) give the interpreter's results bit for bit."""
@@ -151,6 +150,7 @@ def test_the_built_in_program_benchmark_gives_the_interpreters_bits(monkeypatch,
     rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "(ns)" not in ln]
     assert len(rows) == 2 * len(bench.PROGRAMS)  # printed as measured, then in the table
     assert all(ln.endswith("| yes |") for ln in rows)
+
 
 def _streams(ev, k: int):
     """Task k's interleaved group copy: train features (n, F, W), train labels (n, W), valid ones alike."""

@@ -3,8 +3,9 @@
 A lane group call used to walk the program once per question (a random op in setup, predict or learn reading
 v0, predict writing v0, the flow of s1 for the dead-sigmoid cut); one walk with one table lookup per row now
 answers them all, and also whether any row touches a matrix (the group memory's matrix bank is zeroed only
-then) and whether predict reads s0 (s0 is set to 0 before each prediction only then). Each answer is the same as its own scan's (skeleton.has_random, lane_groups.reads_v0,
-skeleton.writes_v0, sigmoid_cuts.sigmoid_dead_ir): tests/test_native_lane_scan.py checks them side by side.
+then) and whether predict reads s0 (a step need not clear s0 otherwise). Each answer is the same as its own
+scan's (skeleton.has_random, lane_groups.reads_v0, skeleton.writes_v0, sigmoid_cuts.sigmoid_dead_ir):
+tests/test_native_lane_scan.py checks them side by side.
 """
 
 from __future__ import annotations
@@ -70,14 +71,13 @@ def _component(f, table, code, start, n):
     with f.loop(f.add(start, n), start) as r:
         row = b.load(f.gep(code, f.mul(r, 4), I32), typ=v4, align=4)  # op, in1, in2, out
         zero = b.zext(b.bitcast(b.icmp_unsigned("==", row, ir.Constant(v4, [0] * 4)), ir.IntType(4)), I32)
+        zero_regs = b.lshr(zero, ir.Constant(I32, 1))  # in1, in2, out: register 0
         s1 = b.zext(b.bitcast(b.icmp_unsigned("==", row, ir.Constant(v4, [S1] * 4)), ir.IntType(4)), I32)
-        regs = b.or_(b.or_(b.lshr(zero, ir.Constant(I32, 1)), b.shl(b.lshr(s1, ir.Constant(I32, 1)),
-                                                                         ir.Constant(I32, 3))),
+        regs = b.or_(b.or_(zero_regs, b.shl(b.lshr(s1, ir.Constant(I32, 1)), ir.Constant(I32, 3))),
                      ir.Constant(I32, RANDOM | MAT))
         op_bits = _op_bits(f, table, b.extract_element(row, ir.Constant(I32, 0)))
         bits = b.and_(op_bits, regs)
-        # a scalar in1 or in2 that is register 0 (s0)
-        s0.set(b.or_(s0.get(), b.and_(op_bits, b.shl(b.lshr(zero, ir.Constant(I32, 1)), ir.Constant(I32, 3)))))
+        s0.set(b.or_(s0.get(), b.and_(op_bits, b.shl(zero_regs, ir.Constant(I32, 3)))))  # scalar bits where s0
         read = b.or_(b.lshr(bits, ir.Constant(I32, 3)), b.lshr(bits, ir.Constant(I32, 4)))  # in1 or in2 is s1
         unwritten = b.not_(b.lshr(acc.get(), ir.Constant(I32, 5)))  # no earlier row wrote s1
         first.set(b.or_(first.get(), b.and_(b.and_(read, unwritten), ir.Constant(I32, 1))))

@@ -84,7 +84,7 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
 
     def load_group(self, g, q, train: bool) -> None:
         """Example q of every lane of group g (train: q-th of its sequence) into v0 when read, labels into YS when
-        the tasks are not grouped (label_ptr), s0 = 0 when predict could see it."""
+        the tasks are not grouped (label_ptr); s0 = 0."""
         f = self.f
         with f.if_else(self.grouped) as (grouped, rows):
             with grouped:  # the labels are read where they are (label_ptr)
@@ -223,10 +223,10 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
         f, b = self.f, self.f.b
         self.needs_x = b.or_(self.keeps_memory, self.facts.reads_v0)
         # each step sets s0 to 0 before predict (docs/semantics.md, sections 3.2 and 3.3), which only predict could
-        # tell from the last label learn saw, or a kept final memory; steps with no features to load, no s0 to clear
-        # and no rows to follow (grouped, near streams) run no load_group loop: they read labels in place
-        self.zero_s0 = b.or_(self.facts.predict_reads_s0, self.keeps_memory)
-        self.loading = b.or_(b.or_(b.not_(self.grouped), self.far), b.or_(self.needs_x, self.zero_s0))
+        # tell from the last label learn saw, or a kept final memory (needs_x holds that); steps with no features to
+        # load, no s0 to clear and no rows to follow (grouped, near streams) run no load_group loop: they read their
+        # labels in place
+        self.loading = b.or_(b.or_(b.not_(self.grouped), self.far), b.or_(self.needs_x, self.facts.predict_reads_s0))
         n_train = f.ld(row0, abi.TASK_N_TRAIN)
         # one round of training and one of validation (an FEC probe): every lane still recording has recorded at
         # every step before, so a group stores its lanes' errors at the step's index, and each lane's count is
