@@ -34,6 +34,11 @@ _CHUNK = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 CHUNK_SECONDS = 0.1  # target length of one native call between stop-request polls
 MIN_CHUNK, MAX_CHUNK = 16, 1 << 20
 REPORT_SECONDS = 0.25  # sweeps without a report end at the first sweep end past this (time stops, timed lines)
+# A search of OPS_LANES_MIN_STEPS train steps or more whose programs hold at most OPS_LANES_MAX ops that run in lane
+# groups gets a lockstep function built for those ops (NativeLoop._ops_lanes): compiled once (then kept in the object
+# cache), it finds an instruction's op by two or three compares instead of a jump table (README, performance)
+OPS_LANES_MIN_STEPS = 5e7
+OPS_LANES_MAX = 8
 LINE_ROWS = 256  # progress lines one native call takes at most before it returns (one per sweep end at most)
 
 
@@ -256,6 +261,7 @@ class NativeLoop:
         self.pop = Population(self.ctx, isl.P, len(ev.examples), max(sizes) + 8, search_dce.width(self.shape) // 64)
         for i, bc in enumerate(st.programs):
             self.pop.put(i, bc, self.shape, self.Fs)
+        self._ops_lanes(isl, cfg)
         if st.best is not None:
             self.pop.set_best(*st.best)
         self._best_seen = st.best[0] if st.best is not None else None
@@ -368,6 +374,26 @@ class NativeLoop:
                             ("SPEC_OK", np.int64), ("SPEC_FIT", np.float64), ("SPEC_STEPS", np.int64),
                             ("ST_OK", np.int64), ("ST_KEY", np.int64), ("ST_POS", np.int64)):
             c.array(name, np.zeros(nt, dtype=dtype))
+
+    def _ops_lanes(self, isl: Island, cfg: ExperimentConfig) -> None:
+        """A lockstep function built for the ops this search's programs can hold (the components' op lists, the
+        ops of the programs it starts from and of its seeds) when few of them run in lane groups and the run is
+        long (OPS_LANES_MAX, OPS_LANES_MIN_STEPS). The loop checks every live program against LANE_OPS first: one
+        with another op (an immigrant from an island of other ops) runs through the tasks' own lockstep function."""
+        from azlang.backends.native import kernel
+        from azlang.ir.ops import NUM_OPS, OPS
+
+        c, allowed = self.ctx, np.zeros(NUM_OPS, dtype=np.int64)
+        c.array("LANE_OPS", allowed)
+        c["OPS_LANES_FN"] = 0
+        ops = {0, *(op for component in isl.gen.ops for op in component), *np.unique(self.pop.code[:, :, 0]).tolist()}
+        for bc in isl.seeds:
+            ops.update(np.asarray(bc.code).reshape(-1, 4)[:, 0].tolist())
+        grouped = {k for k in ops if not OPS[k].is_random}  # those a group runs (random ops: setup, lane by lane)
+        if not c["LANES"] or len(grouped) > OPS_LANES_MAX or cfg.stop.max_train_steps < OPS_LANES_MIN_STEPS:
+            return
+        allowed[sorted(ops)] = 1
+        c["OPS_LANES_FN"] = kernel.ops_lanes_address(self.whole.tasks[0].F, self.shape, frozenset(ops))
 
     def _opts(self, max_train: int, max_valid: int, probe: bool) -> np.ndarray:
         from azlang.backends.native import abi as kabi

@@ -3,6 +3,10 @@
 The module holds a bytecode interpreter (a `switch` over the 65 ops, each case the op's lowering with F a
 compile-time constant) and the task-evaluation loop of `skeleton.Task` around it. It is built once per
 shape and process, or loaded from the object cache, and then evaluates any program without compiling it.
+
+A search whose programs draw their ops from a few of the 65 may also use a lockstep function built for those
+ops only (`ops_lanes_address`): the same lowerings, a switch of a few cases, inlined three times into a function
+a third the size (the instruction cache holds it beside the search loop).
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ def task_symbol(F: int, shape: MemoryShape) -> str:
 
 def lanes_symbol(F: int, shape: MemoryShape, soa: bool = True) -> str:
     return f"azlang_lanes{'_soa' if soa else ''}_{tag(F, shape)}"
+
+
+def ops_lanes_symbol(F: int, shape: MemoryShape, ops: frozenset[int]) -> str:
+    """The op set as a bit mask in hex: one name (and one cached object) per set."""
+    return f"azlang_lanes_soa_{tag(F, shape)}_ops{sum(1 << k for k in ops):x}"
 
 
 def _ir():
@@ -47,3 +56,11 @@ def lanes_address(F: int, shape: MemoryShape, soa: bool = True) -> int:
         return _addresses(F, shape)[lanes_symbol(F, shape)]
     sym = lanes_symbol(F, shape, False)
     return engine.load(f"kernel-lanes/{tag(F, shape)}", lambda: _ir().build_lane_module(F, shape), [sym])[sym]
+
+
+def ops_lanes_address(F: int, shape: MemoryShape, ops: frozenset[int]) -> int:
+    """Address of a lane-group lockstep function (lanes_simd.py) that runs programs made of `ops` only, exactly as
+    lanes_address's does: an op outside `ops` is skipped, so the caller checks every row first (the search loop's
+    LANE_OPS)."""
+    sym = ops_lanes_symbol(F, shape, frozenset(ops))
+    return engine.load(f"kernel-ops/{sym}", lambda: _ir().build_ops_module(F, shape, frozenset(ops)), [sym])[sym]

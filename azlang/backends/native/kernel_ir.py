@@ -11,7 +11,7 @@ from llvmlite import ir
 from azlang.backends.native import lanes, lanes_simd
 from azlang.backends.native.context import Cx, Layout, Operands, declare_libm
 from azlang.backends.native.irutil import F64, I32, I64, PTR, at, i64
-from azlang.backends.native.kernel import lanes_symbol, tag, task_symbol
+from azlang.backends.native.kernel import lanes_symbol, ops_lanes_symbol, tag, task_symbol
 from azlang.backends.native.lowering import LOWER
 from azlang.backends.native.skeleton import Task
 from azlang.ir.nodes import MemoryShape
@@ -20,7 +20,9 @@ from azlang.ir.ops import OPS
 INTERP_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, PTR, PTR])  # code, data, n, mem, scratch, rng
 
 
-def _interpreter(module: ir.Module, layout: Layout) -> ir.Function:
+def _interpreter(module: ir.Module, layout: Layout, ops: frozenset[int] | None = None) -> ir.Function:
+    """The bytecode switch over every op, or over `ops` only (an op outside them does nothing: callers run only
+    programs made of `ops`)."""
     fn = ir.Function(module, INTERP_TYPE, f"azlang_interp_{tag(layout.F, layout.shape)}")
     fn.linkage = "internal"
     fn.attributes.add("noinline")  # three call sites (setup, predict, learn): keep one copy of the switch
@@ -39,6 +41,8 @@ def _interpreter(module: ir.Module, layout: Layout) -> ir.Function:
     switch = b.switch(op, step)
     cx = Cx(b, layout, mem, scratch, rng, declare_libm(module))
     for opdef in OPS[1:]:  # op 0 (no-op) takes the default edge
+        if ops is not None and opdef.id not in ops:
+            continue
         block = fn.append_basic_block(f"op{opdef.id}")
         switch.add_case(ir.Constant(I32, opdef.id), block)
         b.position_at_end(block)
@@ -77,6 +81,17 @@ def build_module(F: int, shape: MemoryShape) -> ir.Module:
     Task(module, task_symbol(F, shape), layout, _component_runner(interp)).build()
     interpg = lanes_simd.group_interpreter(module, layout, f"azlang_interp_groups_{tag(F, shape)}")
     lanes_simd.LanesSoA(module, lanes_symbol(F, shape), layout, interp, interpg).build()
+    return module
+
+
+def build_ops_module(F: int, shape: MemoryShape, ops: frozenset[int]) -> ir.Module:
+    """The lane-group lockstep function alone, its interpreters built for `ops` only (kernel.ops_lanes_address)."""
+    name = ops_lanes_symbol(F, shape, ops)
+    module = ir.Module(name=name)
+    layout = Layout(F, shape)
+    interp = _interpreter(module, layout, ops)
+    interpg = lanes_simd.group_interpreter(module, layout, f"azlang_interp_groups_{tag(F, shape)}", ops)
+    lanes_simd.LanesSoA(module, name, layout, interp, interpg).build()
     return module
 
 

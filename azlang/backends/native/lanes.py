@@ -40,12 +40,13 @@ INTERP_LANES_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, PTR, I64, PTR
 
 
 def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWER, make_cx=None,
-                small: bool = False) -> ir.Function:
+                small: bool = False, tree: bool = False) -> ir.Function:
     """Per instruction: decode once, then run the op's lowering on every active lane's memory.
 
     `act` lists lanes (stride: one lane's doubles) or, with the struct-of-arrays lowerings of lanes_simd,
     groups of lanes (stride: one group's doubles); `make_cx(b, base, scratch, rng, lib)` builds the context.
-    `small` compiles it for size and into its callers (lanes_simd: see LanesSoA).
+    `small` compiles it for size and into its callers (lanes_simd: see LanesSoA). `tree`: the op is found by
+    a binary search of compares over the lowered ops (a handful of them) rather than by a switch's jump table.
     """
     make_cx = make_cx or (lambda b, base, scratch, rng, lib: Cx(b, layout, base, scratch, rng, lib))
     fn = ir.Function(module, INTERP_LANES_TYPE, name)
@@ -65,13 +66,16 @@ def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWE
     row = b.gep(code, [b.mul(i, ir.Constant(I64, 4))], source_etype=I32)
     op, in1, in2, out = (b.load(b.gep(row, [ir.Constant(I64, k)], source_etype=I32), typ=I32) for k in range(4))
     d = at(b, data, b.mul(i, ir.Constant(I64, 3)))
-    switch = b.switch(op, step)
     lib = declare_libm(module)
-    for opdef in OPS[1:]:
-        if opdef.id not in lower:
-            continue  # the caller keeps this op out (lowering_simd.SOA_FALLBACK)
-        block = fn.append_basic_block(f"op{opdef.id}")
-        switch.add_case(ir.Constant(I32, opdef.id), block)
+    cases = {opdef.id: fn.append_basic_block(f"op{opdef.id}") for opdef in OPS[1:] if opdef.id in lower}
+    if tree and cases:
+        _tree(fn, b, op, sorted(cases.items()), step)
+    else:
+        switch = b.switch(op, step)
+        for k, block in cases.items():
+            switch.add_case(ir.Constant(I32, k), block)
+    for k, block in cases.items():  # an op not in `lower` the caller keeps out (lowering_simd.SOA_FALLBACK)
+        opdef = OPS[k]
         b.position_at_end(block)
         head, body = fn.append_basic_block(f"op{opdef.id}.lane"), fn.append_basic_block(f"op{opdef.id}.body")
         b.branch(head)
@@ -92,6 +96,22 @@ def interpreter(module: ir.Module, layout: Layout, name: str, lower: dict = LOWE
     b.position_at_end(exit_)
     b.ret_void()
     return fn
+
+
+def _tree(fn: ir.Function, b: ir.IRBuilder, op, cases: list, miss: ir.Block) -> None:
+    """Branch to the block of `op` among `cases` (sorted (id, block) pairs) by a balanced binary search: unsigned
+    less-than compares, then one equality compare per leaf (any other op goes to `miss`). LLVM keeps it as it
+    is (it folds chains of equality compares into a switch, not these)."""
+    if len(cases) == 1:
+        k, block = cases[0]
+        b.cbranch(b.icmp_unsigned("==", op, ir.Constant(I32, k)), block, miss)
+        return
+    mid = len(cases) // 2
+    lo, hi = fn.append_basic_block("lo"), fn.append_basic_block("hi")
+    b.cbranch(b.icmp_unsigned("<", op, ir.Constant(I32, cases[mid][0])), lo, hi)
+    for half, block in ((cases[:mid], lo), (cases[mid:], hi)):
+        b.position_at_end(block)
+        _tree(fn, b, op, half, miss)
 
 
 class Lanes:

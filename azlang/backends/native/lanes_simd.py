@@ -51,11 +51,13 @@ GROUP_AHEAD = 4  # steps: an interleaved group's examples are asked for this far
 # otherwise waits on memory at every step: twice as slow at F=16, 8000 examples)
 
 
-def group_interpreter(module: ir.Module, layout, name: str) -> ir.Function:
+def group_interpreter(module: ir.Module, layout, name: str, ops: frozenset[int] | None = None) -> ir.Function:
     """lanes.interpreter over groups: `act` lists the groups to run, `stride` is one group's doubles. Compiled
-    for size (LanesSoA)."""
-    return interpreter(module, layout, name, SOA,
-                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib), small=True)
+    for size (LanesSoA); with `ops`, for those ops only (kernel.ops_lanes_address)."""
+    lower = SOA if ops is None else {k: v for k, v in SOA.items() if k in ops}
+    return interpreter(module, layout, name, lower,
+                       lambda b, base, scratch, rng, lib: SCx(b, layout, W, base, scratch, lib), small=True,
+                       tree=ops is not None)
 
 
 class LanesSoA(GroupSetup, GroupMemory, Lanes):

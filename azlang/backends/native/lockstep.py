@@ -80,13 +80,15 @@ def lane_call(ev, program, rng: Rng, opts: EvalOptions | None = None, probe: boo
 
 
 def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, soa: bool = True,
-                      probe: bool = False, lane_tasks=None):
+                      probe: bool = False, lane_tasks=None, ops=None):
     """BatchResult of `program` on every task of `ev` (a NativeEvaluator), all tasks in one lockstep call:
     in struct-of-arrays lane groups as the search does (lanes_simd.py), or with soa=False lane by lane
     (lanes.py, kept as the yardstick of benchmarks/bench_kernel.py and the tests). probe=True runs as FEC
     probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
     it); errors, train steps and the Rng are the same. `lane_tasks` (lane_call) gives the results of those
-    tasks, in that order."""
+    tasks, in that order. `ops` (op ids): through the lane-group function built for those ops only
+    (kernel.ops_lanes_address, what the search uses when its programs hold few ops); the program's must be among
+    them."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
 
@@ -94,8 +96,17 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     args, arrays = lane_call(ev, program, rng, opts, probe, lane_tasks)
     n, lay = int(args[abi.L["N"]]), ev.layouts[0]
     stride, rts, rvs = (int(args[abi.L[k]]) for k in ("MEM_STRIDE", "RT_STRIDE", "RV_STRIDE"))
+    F = ev.tasks[0].F
+    if ops is None:
+        fn = kernel.lanes_address(F, ev.shape, soa)
+    else:
+        ops = frozenset(ops) | {0}
+        other = sorted({int(k) for k in arrays["CODE"][:, 0]} - ops)
+        if other or not soa:
+            raise ValueError(f"the lanes built for ops {sorted(ops)} cannot run ops {other} (or lane by lane)")
+        fn = kernel.ops_lanes_address(F, ev.shape, ops)
     with ev._lock:
-        abi.LANES_CTYPE(kernel.lanes_address(ev.tasks[0].F, ev.shape, soa))(address(args))
+        abi.LANES_CTYPE(fn)(address(args))
     rng.state = int(arrays["RNG"][0])
     stats = arrays["STATS"].reshape(n, abi.STAT_SLOTS)
     fit = arrays["FIT"]

@@ -33,6 +33,9 @@ _GROUPS = (  # one line per concern: parameters, mutation, FEC, cache, budget, h
     # lockstep evaluation (lanes.py): probe results and full evaluations computed ahead, per task
     "LANES LANE_ARGS LANE_TASK LANE_FIT LANE_STATS LANE_RNG LANE_REC_TRAIN LANE_REC_VALID LANE_RTS LANE_RVS",
     "PRE_OK PRE_PART PRE_STEPS SPEC_OK SPEC_FIT SPEC_STEPS LANE_CALLS",
+    # a lockstep function built for the ops the search draws (0: none) and per op id 1 where it runs that op; LV_OPS:
+    # the live program's rows all have such ops (set by live_random), so `lanes_run` calls that function (counted)
+    "OPS_LANES_FN LANE_OPS LV_OPS OPS_LANE_CALLS",
     "ST_OK ST_KEY ST_POS ST_GEN",  # per task the key and cache position `stage` found, valid while C_GEN == ST_GEN
 )
 _NAMES = [name for group in _GROUPS for name in group.split()]

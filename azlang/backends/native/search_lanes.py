@@ -30,18 +30,22 @@ VOID = ir.VoidType()
 
 
 def _live_random(lib: Lib) -> None:
-    """live_random() -> 1 when the live predict or learn holds a random op, 2 when only setup does, else 0."""
+    """live_random() -> 1 when the live predict or learn holds a random op, 2 when only setup does, else 0. It also
+    sets LV_OPS: whether OPS_LANES_FN runs every row's op (LANE_OPS)."""
     f = Fn(lib.module, "live_random", I64, [])
-    code, sizes = f.cxp("LV_CODE"), f.cxp("LV_SIZES")
+    code, sizes, allowed = f.cxp("LV_CODE"), f.cxp("LV_SIZES"), f.cxp("LANE_OPS")
     ns = f.ld(sizes, 0)
     total = f.add(f.add(ns, f.ld(sizes, 1)), f.ld(sizes, 2))
-    out = f.var(c64(0))
+    f.cx_set("LV_OPS", 0)
+    out, ok = f.var(c64(0)), f.var(f.sel(f.eq(f.cx("OPS_LANES_FN"), 0), 0, 1))
     with f.loop(total) as r:
-        rnd = f.const(lib.op_random, f.b.sext(f.ld(code, f.mul(r, 4), I32), I64))
-        with f.if_(f.flag(rnd)):
+        op = f.b.sext(f.ld(code, f.mul(r, 4), I32), I64)
+        ok.set(f.b.and_(ok.get(), f.ld(allowed, op)))
+        with f.if_(f.flag(f.const(lib.op_random, op))):
             with f.if_(f.le(ns, r)):
                 f.ret(1)
             out.set(2)
+    f.cx_set("LV_OPS", ok.get())
     f.ret(out.get())
     lib.live_random = f.finish()
 
@@ -57,9 +61,12 @@ def _lanes_run(lib: Lib) -> None:
                     ("RNG", b.ptrtoint(rng, I64)), ("RNG_STRIDE", stride)):
         f.st(args, kabi.L[name], v)
     row0 = f.gep(f.cxp("TASKS"), f.mul(f.ld(f.cxp("LANE_TASK"), 0), kabi.TASK_SLOTS), I64)
-    fn = b.inttoptr(f.ld(row0, kabi.TASK_LANES_FN), kabi.LANES_FN_TYPE.as_pointer())
+    # the function built for the search's ops when it runs all of the live program's (live_random said so)
+    addr = f.sel(f.flag(f.cx("LV_OPS")), f.cx("OPS_LANES_FN"), f.ld(row0, kabi.TASK_LANES_FN))
+    fn = b.inttoptr(addr, kabi.LANES_FN_TYPE.as_pointer())
     b.call(fn, [args])
     f.cx_add("LANE_CALLS", 1)
+    f.cx_add("OPS_LANE_CALLS", f.cx("LV_OPS"))
     lib.lanes_run = f.finish()
 
 
