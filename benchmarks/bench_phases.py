@@ -85,7 +85,7 @@ def medians(runs: list[dict]) -> dict:
 def classify(dso: str, sym: str) -> str:
     if sym.startswith(("search:", "search/")):
         return "(b) search loop native (mutate, dce, FEC, bookkeeping)"
-    if sym.startswith(("kernel:", "jit:", "driver:")):
+    if sym.startswith(("kernel:", "kernel-ops:", "kernel-lanes:", "jit:", "driver:")):
         return "(a) instruction execution (kernel, lanes, JIT)"
     if sym.startswith("gaussian_fill"):
         return "task data fills"

@@ -36,18 +36,21 @@ def _programs(g, shape, F, ops, n):
     return [random_program(g, shape, sizes=(4, 4, 5), F_min=F, seed_fills=k % 3, ops=list(ops)) for k in range(n)]
 
 
-def _tasks(F, D=9):
-    """D tasks (two full groups and a padding one), regression and classification alternating."""
-    return [synthetic.linear(F, 12, 6, k, k + 1) if k % 2 else label_task(F, 12, 6, seed=k) for k in range(D)]
+def _tasks(F, D=9, classify=True):
+    """D tasks (two full groups and a padding one), regression and classification alternating, or regression only
+    (the function is then built without its classification paths)."""
+    return [synthetic.linear(F, 12, 6, k, k + 1) if k % 2 or not classify else label_task(F, 12, 6, seed=k)
+            for k in range(D)]
 
 
-@pytest.mark.parametrize("name", sorted(SUBSETS))
+@pytest.mark.parametrize("name,classify", [(name, c) for name in sorted(SUBSETS) for c in (True, False)
+                                           if c or name != "one"])
 @pytest.mark.parametrize("probe", [False, True])
-def test_ops_lanes_give_the_full_functions_bits(name, probe):
+def test_ops_lanes_give_the_full_functions_bits(name, classify, probe):
     from azlang.backends.native.lockstep import evaluate_lockstep
 
     F, shape, ops = SUBSETS[name]
-    ev = native.NativeEvaluator(_tasks(F), shape)
+    ev = native.NativeEvaluator(_tasks(F, classify=classify), shape)
     g = np.random.default_rng(len(ops))
     stopped = 0
     for prog in _programs(g, shape, F, ops, 60):

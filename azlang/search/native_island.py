@@ -36,7 +36,8 @@ MIN_CHUNK, MAX_CHUNK = 16, 1 << 20
 REPORT_SECONDS = 0.25  # sweeps without a report end at the first sweep end past this (time stops, timed lines)
 # A search of OPS_LANES_MIN_STEPS train steps or more whose programs hold at most OPS_LANES_MAX ops that run in lane
 # groups gets a lockstep function built for those ops (NativeLoop._ops_lanes): compiled once (then kept in the object
-# cache), it finds an instruction's op by two or three compares instead of a jump table (README, performance)
+# cache), it finds an instruction's op by two or three compares instead of a jump table and, for tasks that never
+# classify, leaves the classification paths out (README, performance)
 OPS_LANES_MIN_STEPS = 5e7
 OPS_LANES_MAX = 8
 LINE_ROWS = 256  # progress lines one native call takes at most before it returns (one per sweep end at most)
@@ -378,8 +379,10 @@ class NativeLoop:
     def _ops_lanes(self, isl: Island, cfg: ExperimentConfig) -> None:
         """A lockstep function built for the ops this search's programs can hold (the components' op lists, the
         ops of the programs it starts from and of its seeds) when few of them run in lane groups and the run is
-        long (OPS_LANES_MAX, OPS_LANES_MIN_STEPS). The loop checks every live program against LANE_OPS first: one
+        long (OPS_LANES_MAX, OPS_LANES_MIN_STEPS), and without the classification paths when no search task
+        classifies. The loop checks every live program against LANE_OPS first: one
         with another op (an immigrant from an island of other ops) runs through the tasks' own lockstep function."""
+        from azlang.backends.native import abi as kabi
         from azlang.backends.native import kernel
         from azlang.ir.ops import NUM_OPS, OPS
 
@@ -393,7 +396,9 @@ class NativeLoop:
         if not c["LANES"] or len(grouped) > OPS_LANES_MAX or cfg.stop.max_train_steps < OPS_LANES_MIN_STEPS:
             return
         allowed[sorted(ops)] = 1
-        c["OPS_LANES_FN"] = kernel.ops_lanes_address(self.whole.tasks[0].F, self.shape, frozenset(ops))
+        regression = not self.whole.table[:, kabi.TASK_CLASSIFY].any()  # no classification paths then: one task
+        # table for all of this island's lockstep calls (TASKS)
+        c["OPS_LANES_FN"] = kernel.ops_lanes_address(self.whole.tasks[0].F, self.shape, frozenset(ops), regression)
 
     def _opts(self, max_train: int, max_valid: int, probe: bool) -> np.ndarray:
         from azlang.backends.native import abi as kabi

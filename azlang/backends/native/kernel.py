@@ -5,8 +5,8 @@ compile-time constant) and the task-evaluation loop of `skeleton.Task` around it
 shape and process, or loaded from the object cache, and then evaluates any program without compiling it.
 
 A search whose programs draw their ops from a few of the 65 may also use a lockstep function built for those
-ops only (`ops_lanes_address`): the same lowerings, a switch of a few cases, inlined three times into a function
-a third the size (the instruction cache holds it beside the search loop).
+ops only (`ops_lanes_address`): the same lowerings, found by a few compares instead of a jump table, and, when no
+task classifies, no classification paths: a function a half to a third the size.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def lanes_symbol(F: int, shape: MemoryShape, soa: bool = True) -> str:
     return f"azlang_lanes{'_soa' if soa else ''}_{tag(F, shape)}"
 
 
-def ops_lanes_symbol(F: int, shape: MemoryShape, ops: frozenset[int]) -> str:
-    """The op set as a bit mask in hex: one name (and one cached object) per set."""
-    return f"azlang_lanes_soa_{tag(F, shape)}_ops{sum(1 << k for k in ops):x}"
+def ops_lanes_symbol(F: int, shape: MemoryShape, ops: frozenset[int], regression: bool = False) -> str:
+    """The op set as a bit mask in hex (and `r` for regression tasks only): one name and cached object per kind."""
+    return f"azlang_lanes_soa_{tag(F, shape)}_ops{sum(1 << k for k in ops):x}{'r' if regression else ''}"
 
 
 def _ir():
@@ -58,9 +58,11 @@ def lanes_address(F: int, shape: MemoryShape, soa: bool = True) -> int:
     return engine.load(f"kernel-lanes/{tag(F, shape)}", lambda: _ir().build_lane_module(F, shape), [sym])[sym]
 
 
-def ops_lanes_address(F: int, shape: MemoryShape, ops: frozenset[int]) -> int:
+def ops_lanes_address(F: int, shape: MemoryShape, ops: frozenset[int], regression: bool = False) -> int:
     """Address of a lane-group lockstep function (lanes_simd.py) that runs programs made of `ops` only, exactly as
     lanes_address's does: an op outside `ops` is skipped, so the caller checks every row first (the search loop's
-    LANE_OPS)."""
-    sym = ops_lanes_symbol(F, shape, frozenset(ops))
-    return engine.load(f"kernel-ops/{sym}", lambda: _ir().build_ops_module(F, shape, frozenset(ops)), [sym])[sym]
+    LANE_OPS). `regression`: for tasks none of which classifies (TASK_CLASSIFY 0), without the classification paths:
+    the caller runs no other task through it."""
+    ops = frozenset(ops)
+    sym = ops_lanes_symbol(F, shape, ops, regression)
+    return engine.load(f"kernel-ops/{sym}", lambda: _ir().build_ops_module(F, shape, ops, regression), [sym])[sym]

@@ -84,14 +84,15 @@ def build_module(F: int, shape: MemoryShape) -> ir.Module:
     return module
 
 
-def build_ops_module(F: int, shape: MemoryShape, ops: frozenset[int]) -> ir.Module:
-    """The lane-group lockstep function alone, its interpreters built for `ops` only (kernel.ops_lanes_address)."""
-    name = ops_lanes_symbol(F, shape, ops)
+def build_ops_module(F: int, shape: MemoryShape, ops: frozenset[int], regression: bool = False) -> ir.Module:
+    """The lane-group lockstep function alone, its interpreters built for `ops` only, and for regression tasks
+    only when `regression` (kernel.ops_lanes_address)."""
+    name = ops_lanes_symbol(F, shape, ops, regression)
     module = ir.Module(name=name)
     layout = Layout(F, shape)
     interp = _interpreter(module, layout, ops)
     interpg = lanes_simd.group_interpreter(module, layout, f"azlang_interp_groups_{tag(F, shape)}", ops)
-    lanes_simd.LanesSoA(module, name, layout, interp, interpg).build()
+    lanes_simd.LanesSoA(module, name, layout, interp, interpg, regression).build()
     return module
 
 

@@ -27,7 +27,11 @@ assert STATE == XP + W
 
 
 class GroupMemory:
-    """Addressing helpers of LanesSoA (uses its f, n, mem, mstride, gstride, state, final, limit, recording)."""
+    """Addressing helpers of LanesSoA (uses its f, n, mem, mstride, gstride, state, final, limit, recording).
+    `regression`: built for tasks none of which classifies, every CLS mask is the constant 0 (the classification
+    paths of the step are compiled out)."""
+
+    regression = False
 
     def gmem(self, g):
         return self.f.gep(self.mem, self.f.mul(g, self.gstride), F64)
@@ -36,6 +40,8 @@ class GroupMemory:
         return self.f.gep(self.state, self.f.add(self.f.mul(g, STATE), k), F64)
 
     def mask(self, g, k: int):
+        if k == CLS and self.regression:
+            return c64(0)
         return self.f.b.load(self.gs(g, k), typ=I64)
 
     def set_mask(self, g, k: int, v) -> None:

@@ -71,7 +71,9 @@ class LanesSoA(GroupSetup, GroupMemory, Lanes):
     decoded once per call gave the same, and nothing more when inlined too). The arithmetic is the same
     instructions on the same values, so results keep their bits."""
 
-    def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function):
+    def __init__(self, module: ir.Module, name: str, layout, interp1: ir.Function, interpg: ir.Function,
+                 regression: bool = False):
+        self.regression = regression  # GroupMemory.mask: for tasks that never classify
         super().__init__(module, name, layout, interp1, interpg)
         f = self.f
         f.fn.attributes.add("optsize")

@@ -87,8 +87,8 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
     probes do (OPT_PROBE): every fitness is 0 and, in lane groups, the final memory is not kept (no result has
     it); errors, train steps and the Rng are the same. `lane_tasks` (lane_call) gives the results of those
     tasks, in that order. `ops` (op ids): through the lane-group function built for those ops only
-    (kernel.ops_lanes_address, what the search uses when its programs hold few ops); the program's must be among
-    them."""
+    (kernel.ops_lanes_address, what the search uses when its programs hold few ops; for regression tasks only when
+    no task run classifies); the program's must be among them."""
     from azlang.backends.native import kernel
     from azlang.backends.native.evaluator import BatchResult, address, snapshot
 
@@ -104,7 +104,8 @@ def evaluate_lockstep(ev, program, rng: Rng, opts: EvalOptions | None = None, so
         other = sorted({int(k) for k in arrays["CODE"][:, 0]} - ops)
         if other or not soa:
             raise ValueError(f"the lanes built for ops {sorted(ops)} cannot run ops {other} (or lane by lane)")
-        fn = kernel.ops_lanes_address(F, ev.shape, ops)
+        regression = not ev.table[arrays["LANE_TASK"], abi.TASK_CLASSIFY].any()  # then without classification paths
+        fn = kernel.ops_lanes_address(F, ev.shape, ops, regression)
     with ev._lock:
         abi.LANES_CTYPE(fn)(address(args))
     rng.state = int(arrays["RNG"][0])
