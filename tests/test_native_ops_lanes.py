@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from native_support import FILLS, cache_dir, label_task, quiet, random_program, same_bits  # noqa: F401  (autouse fixtures)
 from test_native_lanes import RANDOM_OPS
-from test_search_native_loop import assert_same, rich, run_both
+from test_search_native_loop import assert_same, immigrate_and_sweep, rich, run_both
 
 from azlang.backends import native
 from azlang.evaluate import EvalOptions
@@ -53,9 +53,9 @@ def test_ops_lanes_give_the_full_functions_bits(name, classify, probe):
     ev = native.NativeEvaluator(_tasks(F, classify=classify), shape)
     g = np.random.default_rng(len(ops))
     stopped = 0
+    opts = EvalOptions(max_abs_error=1e3, record=True)
     for prog in _programs(g, shape, F, ops, 60):
         ra, rb = Rng(9), Rng(9)
-        opts = EvalOptions(max_abs_error=1e3, record=True)
         a = evaluate_lockstep(ev, prog, ra, opts, probe=probe)
         b = evaluate_lockstep(ev, prog, rb, opts, probe=probe, ops=set(ops) | set(FILLS))
         assert ra.state == rb.state and a.train_steps.tolist() == b.train_steps.tolist()
@@ -115,11 +115,7 @@ def test_live_programs_with_other_ops_run_through_the_tasks_own_lanes():
     py, nat = run_both(cfg, 2)
     _, before, calls_before = _calls(nat)
     donors = [to_bytecode(parse(LEARNER.format(rate=r))) for r in (0.01, 0.02, 0.05, 0.1, 0.2)]
-    for isl in (py, nat):
-        isl.immigrate([(2.0, bc) for bc in donors])
-        with np.errstate(all="ignore"):
-            for _ in range(3):
-                isl.sweep()
+    immigrate_and_sweep((py, nat), donors, 3)
     assert_same(py, nat)
     fn, ops_calls, calls = _calls(nat)
     assert fn != 0 and 0 < ops_calls - before < calls - calls_before

@@ -138,13 +138,17 @@ def test_immigrants_replace_slots_and_their_live_programs():
     kept live program; the immigrants get the best fitness so that they are chosen as parents right away."""
     py, nat = run_both(rich(), 10)
     assert_same(py, nat)
-    donors = list(py.state.programs)[::-1][:25]
-    for isl in (py, nat):
+    immigrate_and_sweep((py, nat), list(py.state.programs)[::-1][:25], 15)
+    assert_same(py, nat)
+
+
+def immigrate_and_sweep(islands, donors, sweeps):
+    """The donors into every island with the best fitness (chosen as parents right away), then `sweeps` sweeps."""
+    for isl in islands:
         isl.immigrate([(2.0, bc) for bc in donors])
         with np.errstate(all="ignore"):
-            for _ in range(15):
+            for _ in range(sweeps):
                 isl.sweep()
-    assert_same(py, nat)
 
 
 def test_tournament_keeps_nan_zero_sign_and_tie_rules():

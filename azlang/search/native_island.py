@@ -392,8 +392,9 @@ class NativeLoop:
         ops = {0, *(op for component in isl.gen.ops for op in component), *np.unique(self.pop.code[:, :, 0]).tolist()}
         for bc in isl.seeds:
             ops.update(np.asarray(bc.code).reshape(-1, 4)[:, 0].tolist())
-        grouped = {k for k in ops if not OPS[k].is_random}  # those a group runs (random ops: setup, lane by lane)
-        if not c["LANES"] or len(grouped) > OPS_LANES_MAX or cfg.stop.max_train_steps < OPS_LANES_MIN_STEPS:
+        in_groups = {k for k in ops if k and not OPS[k].is_random}  # what a group runs (not the no-op; random ops
+        # run in setup, lane by lane)
+        if not c["LANES"] or len(in_groups) > OPS_LANES_MAX or cfg.stop.max_train_steps < OPS_LANES_MIN_STEPS:
             return
         allowed[sorted(ops)] = 1
         regression = not self.whole.table[:, kabi.TASK_CLASSIFY].any()  # no classification paths then: one task
